@@ -1,0 +1,1 @@
+Console.WriteLine("ConsumerApp: the <OptimizedModel> build integration is not wired in yet.");

@@ -1,0 +1,45 @@
+namespace Optimizer.Engine;
+
+/// <summary>
+/// Stable error codes. OOPT1xxx: engine and model input; OOPT2xxx: build integration; OOPT3xxx: command line.
+/// Codes are never reused for a different meaning; docs/errors.md lists them.
+/// </summary>
+public static class ErrorCodes
+{
+    // Model folder and configuration
+    public const string ModelNotFound = "OOPT1001";
+    public const string ConfigMissing = "OOPT1002";
+    public const string ConfigInvalid = "OOPT1003";
+    public const string UnsupportedArchitecture = "OOPT1004";
+    public const string UnsupportedConfigValue = "OOPT1005";
+    public const string PickleRefused = "OOPT1006";
+    public const string NoWeights = "OOPT1007";
+
+    // safetensors
+    public const string SafetensorsTruncated = "OOPT1010";
+    public const string SafetensorsHeaderInvalid = "OOPT1011";
+    public const string SafetensorsOffsetsInvalid = "OOPT1012";
+    public const string UnsupportedDType = "OOPT1013";
+    public const string TensorMissing = "OOPT1014";
+    public const string TensorShapeMismatch = "OOPT1015";
+    public const string ShardIndexInvalid = "OOPT1016";
+
+    // Tokenizer and text input
+    public const string TokenizerMissing = "OOPT1020";
+    public const string TokenizerInvalid = "OOPT1021";
+    public const string TextInvalid = "OOPT1022";
+    public const string TextTooShort = "OOPT1023";
+
+    // Writing
+    public const string OutputNotWritable = "OOPT1030";
+    public const string WriteFailed = "OOPT1031";
+
+    // Runtime
+    public const string TorchUnavailable = "OOPT1040";
+    public const string DeviceUnavailable = "OOPT1041";
+    public const string Cancelled = "OOPT1099";
+
+    // Command line
+    public const string CliUsage = "OOPT3001";
+    public const string CliFileNotFound = "OOPT3002";
+}

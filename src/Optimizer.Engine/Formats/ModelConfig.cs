@@ -1,0 +1,133 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Optimizer.Engine.Formats;
+
+/// <summary>
+/// The Hugging Face <c>config.json</c> of a Llama-family decoder (llama, mistral, qwen2). Every key is bound by name;
+/// <see cref="Load"/> validates the values and refuses what the engine does not implement rather than ignoring it.
+/// </summary>
+public sealed class ModelConfig
+{
+    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2" };
+
+    [JsonPropertyName("architectures")] public string[]? Architectures { get; set; }
+    [JsonPropertyName("model_type")] public string ModelType { get; set; } = "";
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; set; }
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; set; }
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; set; }
+    [JsonPropertyName("num_hidden_layers")] public int NumHiddenLayers { get; set; }
+    [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; set; }
+    [JsonPropertyName("num_key_value_heads")] public int? NumKeyValueHeads { get; set; }
+    [JsonPropertyName("head_dim")] public int? HeadDimOverride { get; set; }
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; set; } = 1e-6;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; set; } = 10000.0;
+    [JsonPropertyName("rope_scaling")] public JsonElement? RopeScaling { get; set; }
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = 2048;
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; set; }
+    [JsonPropertyName("attention_bias")] public bool? AttentionBias { get; set; }
+    [JsonPropertyName("mlp_bias")] public bool MlpBias { get; set; }
+    [JsonPropertyName("hidden_act")] public string HiddenAct { get; set; } = "silu";
+    [JsonPropertyName("pretraining_tp")] public int PretrainingTp { get; set; } = 1;
+    [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; set; }
+    [JsonPropertyName("use_sliding_window")] public bool? UseSlidingWindow { get; set; }
+    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; set; }
+    [JsonPropertyName("eos_token_id")] public JsonElement? EosTokenIdRaw { get; set; }
+    [JsonPropertyName("torch_dtype")] public string? TorchDtype { get; set; }
+
+    /// <summary>Key/value heads (GQA); equals the attention heads when absent.</summary>
+    [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
+
+    /// <summary>Size of one attention head.</summary>
+    [JsonIgnore] public int HeadDim => HeadDimOverride ?? (NumAttentionHeads == 0 ? 0 : HiddenSize / NumAttentionHeads);
+
+    /// <summary>Whether q/k/v projections carry a bias (always for qwen2; <c>attention_bias</c> for llama).</summary>
+    [JsonIgnore] public bool HasQkvBias => ModelType == "qwen2" || AttentionBias == true;
+
+    /// <summary>Whether o_proj carries a bias (llama's <c>attention_bias</c>; never for qwen2).</summary>
+    [JsonIgnore] public bool HasOutputBias => ModelType != "qwen2" && AttentionBias == true;
+
+    /// <summary>The first end-of-sequence id (config may give one id or a list).</summary>
+    [JsonIgnore]
+    public int? EosTokenId => EosTokenIdRaw switch
+    {
+        { ValueKind: JsonValueKind.Number } e => e.GetInt32(),
+        { ValueKind: JsonValueKind.Array } e when e.GetArrayLength() > 0 && e[0].ValueKind == JsonValueKind.Number => e[0].GetInt32(),
+        _ => null,
+    };
+
+    private static readonly JsonSerializerOptions ReadOptions = new() { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+    private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>Reads and validates <c>config.json</c>; throws <see cref="OptimizerException"/> naming the file and key.</summary>
+    public static ModelConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new OptimizerException(ErrorCodes.ConfigMissing, "config.json is missing from the model folder.", path);
+        ModelConfig? config;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            config = JsonSerializer.Deserialize<ModelConfig>(stream, ReadOptions);
+        }
+        catch (JsonException ex)
+        {
+            int line = ex.LineNumber is long l ? (int)l + 1 : 0;
+            int col = ex.BytePositionInLine is long c ? (int)c + 1 : 0;
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"config.json is not valid: {FirstSentence(ex.Message)}", path, line, col, ex);
+        }
+        if (config is null) throw new OptimizerException(ErrorCodes.ConfigInvalid, "config.json is empty (null).", path);
+        config.Validate(path);
+        return config;
+    }
+
+    /// <summary>Checks every value the engine relies on; throws naming the key.</summary>
+    public void Validate(string path)
+    {
+        if (string.IsNullOrEmpty(ModelType))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, "config.json has no \"model_type\".", path);
+        if (Array.IndexOf(SupportedModelTypes, ModelType) < 0)
+            throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
+                $"Architecture \"{ModelType}\" is not supported; supported: {string.Join(", ", SupportedModelTypes)}.", path);
+        Positive(VocabSize, "vocab_size", path);
+        Positive(HiddenSize, "hidden_size", path);
+        Positive(IntermediateSize, "intermediate_size", path);
+        Positive(NumHiddenLayers, "num_hidden_layers", path);
+        Positive(NumAttentionHeads, "num_attention_heads", path);
+        Positive(KeyValueHeads, "num_key_value_heads", path);
+        Positive(HeadDim, "head_dim", path);
+        if (HeadDimOverride is null && HiddenSize % NumAttentionHeads != 0)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"hidden_size\" ({HiddenSize}) is not a multiple of \"num_attention_heads\" ({NumAttentionHeads}).", path);
+        if (NumAttentionHeads % KeyValueHeads != 0)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"num_attention_heads\" ({NumAttentionHeads}) is not a multiple of \"num_key_value_heads\" ({KeyValueHeads}).", path);
+        if (HeadDim % 2 != 0)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"The head size ({HeadDim}) must be even for rotary embeddings.", path);
+        if (!(RmsNormEps > 0) || double.IsInfinity(RmsNormEps))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rms_norm_eps\" must be a positive number, not {RmsNormEps}.", path);
+        if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_theta\" must be a positive number, not {RopeTheta}.", path);
+        if (HiddenAct is not ("silu" or "swish"))
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"hidden_act\" \"{HiddenAct}\" is not supported (only silu).", path);
+        if (PretrainingTp != 1)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"pretraining_tp\" {PretrainingTp} is not supported (only 1).", path);
+        if (MlpBias)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"mlp_bias\": true is not supported.", path);
+        if (RopeScaling is { ValueKind: not JsonValueKind.Null } scaling)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"rope_scaling\" {scaling.GetRawText()} is not supported; only plain RoPE is implemented.", path);
+        if (BosTokenId is int bos && (bos < 0 || bos >= VocabSize))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"bos_token_id\" {bos} is outside the vocabulary (size {VocabSize}).", path);
+    }
+
+    /// <summary>Serializes to indented JSON (for writers of model folders).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, WriteOptions) + "\n";
+
+    private static void Positive(int value, string key, string path)
+    {
+        if (value <= 0) throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"{key}\" must be a positive integer, not {value}.", path);
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int i = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return i > 0 ? message[..i] : message;
+    }
+}
