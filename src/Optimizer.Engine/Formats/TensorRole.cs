@@ -1,0 +1,22 @@
+namespace Optimizer.Engine.Formats;
+
+/// <summary>The role of a weight in a Llama-family decoder. Code uses roles and layer indices, never name parsing.</summary>
+public enum TensorRole
+{
+    TokenEmbedding,
+    FinalNorm,
+    OutputHead,
+    AttnNorm,
+    Q,
+    K,
+    V,
+    O,
+    QBias,
+    KBias,
+    VBias,
+    OBias,
+    FfnNorm,
+    Gate,
+    Up,
+    Down,
+}
