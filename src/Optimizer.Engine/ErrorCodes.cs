@@ -38,8 +38,12 @@ public static class ErrorCodes
     public const string TorchUnavailable = "OOPT1040";
     public const string DeviceUnavailable = "OOPT1041";
     public const string Cancelled = "OOPT1099";
+    public const string InternalError = "OOPT1999";
 
     // Command line
     public const string CliUsage = "OOPT3001";
     public const string CliFileNotFound = "OOPT3002";
+    public const string CliUnrecognized = "OOPT3003";
+    public const string CliMissingArgument = "OOPT3004";
+    public const string CliInvalidValue = "OOPT3005";
 }
