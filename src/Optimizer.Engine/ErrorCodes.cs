@@ -14,6 +14,7 @@ public static class ErrorCodes
     public const string UnsupportedConfigValue = "OOPT1005";
     public const string PickleRefused = "OOPT1006";
     public const string NoWeights = "OOPT1007";
+    public const string FileUnreadable = "OOPT1008";
 
     // safetensors
     public const string SafetensorsTruncated = "OOPT1010";
@@ -23,6 +24,9 @@ public static class ErrorCodes
     public const string TensorMissing = "OOPT1014";
     public const string TensorShapeMismatch = "OOPT1015";
     public const string ShardIndexInvalid = "OOPT1016";
+    public const string ShardMissing = "OOPT1017";
+    public const string DuplicateTensor = "OOPT1018";
+    public const string TensorTooLarge = "OOPT1019";
 
     // Tokenizer and text input
     public const string TokenizerMissing = "OOPT1020";
