@@ -41,6 +41,8 @@ public static class ErrorCodes
     // Runtime
     public const string TorchUnavailable = "OOPT1040";
     public const string DeviceUnavailable = "OOPT1041";
+    public const string TokenOutOfRange = "OOPT1042";
+    public const string DeviceInvalid = "OOPT1043";
     public const string Cancelled = "OOPT1099";
     public const string InternalError = "OOPT1999";
 
