@@ -1,0 +1,74 @@
+using static TorchSharp.torch;
+
+namespace Optimizer.Engine.Model;
+
+/// <summary>
+/// A streaming <see cref="IActivationProbe"/> that keeps, per (layer, site), the <see cref="SiteStatistics"/>: token
+/// count, max |x|, per-channel max and mean |x|, per-token max and median |x|, the top-k entries and a log-binned |x|
+/// histogram. Reductions run in torch on the model device; only small results come back. Deterministic for the same
+/// input. Not thread-safe.
+/// </summary>
+public sealed class ActivationStatistics : IActivationProbe
+{
+    private readonly ActivationStatisticsOptions _options;
+    private readonly SortedDictionary<(int Layer, ProbeSite Site), SiteStatistics> _sites = new();
+
+    /// <summary>Creates an empty accumulator.</summary>
+    public ActivationStatistics(ActivationStatisticsOptions? options = null)
+    {
+        _options = options ?? new ActivationStatisticsOptions();
+        if (_options.TopK < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.TopK, "TopK must be at least 1.");
+        if (_options.ChunkElements < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.ChunkElements, "ChunkElements must be positive.");
+    }
+
+    /// <summary>Every recorded (layer, site), ordered by layer, then site in forward order.</summary>
+    public IEnumerable<SiteStatistics> Sites => _sites.Values;
+
+    /// <inheritdoc />
+    public bool Wants(int layer, ProbeSite site)
+        => (_options.Sites is null || _options.Sites.Contains(site)) && (_options.Layers is null || _options.Layers.Contains(layer));
+
+    /// <inheritdoc />
+    public void Observe(in ProbeContext context, Tensor activation)
+    {
+        ArgumentNullException.ThrowIfNull(activation);
+        if (activation.dim() != 2 || activation.shape[0] != context.Rows)
+            throw new ArgumentException($"Expected an activation [{context.Rows}, C], got [{string.Join(", ", activation.shape)}].", nameof(activation));
+        int channels = checked((int)activation.shape[1]);
+        var key = (context.Layer, context.Site);
+        if (!_sites.TryGetValue(key, out var stats))
+        {
+            stats = new SiteStatistics(context.Layer, context.Site, channels, _options.TopK);
+            _sites.Add(key, stats);
+        }
+        else if (stats.Channels != channels)
+        {
+            throw new ArgumentException($"Layer {context.Layer} site {ProbeSites.Id(context.Site)} had {stats.Channels} channels, now {channels}.", nameof(activation));
+        }
+        using var noGrad = no_grad();
+        Tensor floats = activation.dtype == ScalarType.Float32 && activation.is_contiguous() ? activation : activation.to(ScalarType.Float32).contiguous();
+        try
+        {
+            int rowsPerChunk = (int)Math.Max(1, Math.Min(context.Rows, _options.ChunkElements / channels));
+            for (int start = 0; start < context.Rows; start += rowsPerChunk)
+            {
+                int count = Math.Min(rowsPerChunk, context.Rows - start);
+                using Tensor rows = floats.narrow(0, start, count);
+                stats.Add(context, rows, start);
+            }
+        }
+        finally
+        {
+            if (!ReferenceEquals(floats, activation)) floats.Dispose();
+        }
+    }
+
+    /// <summary>The statistics of (<paramref name="layer"/>, <paramref name="site"/>); throws when nothing was observed there.</summary>
+    public SiteStatistics Get(int layer, ProbeSite site)
+        => _sites.TryGetValue((layer, site), out var stats)
+            ? stats
+            : throw new KeyNotFoundException($"No activations were recorded for layer {layer}, site {ProbeSites.Id(site)}.");
+
+    /// <summary>The statistics of (<paramref name="layer"/>, <paramref name="site"/>), or false when nothing was observed.</summary>
+    public bool TryGet(int layer, ProbeSite site, out SiteStatistics? statistics) => _sites.TryGetValue((layer, site), out statistics);
+}

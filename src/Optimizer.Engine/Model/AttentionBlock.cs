@@ -1,0 +1,66 @@
+using Optimizer.Engine.Formats;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Optimizer.Engine.Model;
+
+/// <summary>
+/// The attention sub-block of a Llama decoder layer: pre-norm, q/k/v projections (optional bias), RoPE, grouped-query
+/// causal attention, o_proj (optional bias) and the residual add. Emits the <c>attn.*</c> probe sites.
+/// </summary>
+internal static class AttentionBlock
+{
+    /// <summary>Returns <c>y1 = x + o_proj(attention(norm(x)))</c> for the residual stream <paramref name="x"/> [B, T, C].</summary>
+    public static Tensor Forward(Tensor x, LayerWeights w, ModelConfig config, RotaryEmbedding rope, in ProbeDispatch probes)
+    {
+        long batch = x.shape[0], length = x.shape[1];
+        int heads = config.NumAttentionHeads, kvHeads = config.KeyValueHeads, headDim = config.HeadDim;
+        probes.Emit(ProbeSite.AttnY1, x);
+
+        Tensor normalized = RmsNorm.Normalize(x, config.RmsNormEps);
+        probes.Emit(ProbeSite.AttnNormIn, normalized);
+        Tensor y2 = RmsNorm.Scale(normalized, w.AttnNorm);
+        normalized.Dispose();
+        probes.Emit(ProbeSite.AttnY2, y2);
+
+        Tensor q = F.linear(y2, w.Q, w.QBias);
+        Tensor k = F.linear(y2, w.K, w.KBias);
+        Tensor v = F.linear(y2, w.V, w.VBias);
+        y2.Dispose();
+        probes.Emit(ProbeSite.AttnQ, q);
+        probes.Emit(ProbeSite.AttnK, k);
+        probes.Emit(ProbeSite.AttnV, v);
+
+        Tensor qh = rope.Apply(q.view(batch, length, heads, headDim).transpose(1, 2));
+        Tensor kh = ExpandKv(rope.Apply(k.view(batch, length, kvHeads, headDim).transpose(1, 2)), heads / kvHeads);
+        Tensor vh = ExpandKv(v.view(batch, length, kvHeads, headDim).transpose(1, 2), heads / kvHeads);
+        q.Dispose();
+        k.Dispose();
+
+        Tensor attended = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
+        qh.Dispose();
+        kh.Dispose();
+        vh.Dispose();
+        v.Dispose();
+        Tensor merged = attended.transpose(1, 2).reshape(batch, length, (long)heads * headDim);
+        attended.Dispose();
+        probes.Emit(ProbeSite.AttnOut, merged);
+
+        Tensor o = F.linear(merged, w.O, w.OBias);
+        merged.Dispose();
+        probes.Emit(ProbeSite.AttnO, o);
+        Tensor y1 = x + o;
+        o.Dispose();
+        return y1;
+    }
+
+    /// <summary>[B, kv, T, D] → [B, kv·rep, T, D], key/value head <c>j</c> serving query heads <c>j·rep … j·rep+rep−1</c>.</summary>
+    private static Tensor ExpandKv(Tensor kv, int rep)
+    {
+        if (rep == 1) return kv;
+        long b = kv.shape[0], n = kv.shape[1], t = kv.shape[2], d = kv.shape[3];
+        Tensor expanded = kv.unsqueeze(2).expand(b, n, rep, t, d).reshape(b, n * rep, t, d);
+        kv.Dispose();
+        return expanded;
+    }
+}

@@ -1,0 +1,44 @@
+using Optimizer.Engine.Formats;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Optimizer.Engine.Model;
+
+/// <summary>
+/// The SwiGLU FFN sub-block of a Llama decoder layer with the paper's operator positions y1…y8 (PAPER-NOTES §2.1):
+/// y2 = RMSNorm(y1), y3 = gate(y2), y4 = up(y2), y5 = SiLU(y3), y6 = y5 ⊙ y4, y7 = down(y6), y8 = y1 + y7.
+/// </summary>
+internal static class FeedForwardBlock
+{
+    /// <summary>Returns y8 for the FFN input <paramref name="y1"/> [B, T, C].</summary>
+    public static Tensor Forward(Tensor y1, LayerWeights w, ModelConfig config, in ProbeDispatch probes)
+    {
+        probes.Emit(ProbeSite.Y1, y1);
+        Tensor normalized = RmsNorm.Normalize(y1, config.RmsNormEps);
+        probes.Emit(ProbeSite.NormIn, normalized);
+        Tensor y2 = RmsNorm.Scale(normalized, w.FfnNorm);
+        normalized.Dispose();
+        probes.Emit(ProbeSite.Y2, y2);
+
+        Tensor y3 = F.linear(y2, w.Gate);
+        probes.Emit(ProbeSite.Y3, y3);
+        Tensor y4 = F.linear(y2, w.Up);
+        y2.Dispose();
+        probes.Emit(ProbeSite.Y4, y4);
+        Tensor y5 = F.silu(y3);
+        y3.Dispose();
+        probes.Emit(ProbeSite.Y5, y5);
+        Tensor y6 = y5 * y4;
+        y5.Dispose();
+        y4.Dispose();
+        probes.Emit(ProbeSite.Y6, y6);
+
+        Tensor y7 = F.linear(y6, w.Down);
+        y6.Dispose();
+        probes.Emit(ProbeSite.Y7, y7);
+        Tensor y8 = y1 + y7;
+        y7.Dispose();
+        probes.Emit(ProbeSite.Y8, y8);
+        return y8;
+    }
+}

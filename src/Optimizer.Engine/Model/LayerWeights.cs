@@ -1,0 +1,72 @@
+using Optimizer.Engine.Formats;
+using static TorchSharp.torch;
+
+namespace Optimizer.Engine.Model;
+
+/// <summary>One decoder layer's weights as float32 tensors on the model device (HF layout: linears are [out, in]).</summary>
+internal sealed class LayerWeights : IDisposable
+{
+    private readonly List<Tensor> _owned = new();
+
+    private LayerWeights(int layer) => Layer = layer;
+
+    public int Layer { get; }
+    public Tensor AttnNorm { get; private set; } = null!;
+    public Tensor Q { get; private set; } = null!;
+    public Tensor K { get; private set; } = null!;
+    public Tensor V { get; private set; } = null!;
+    public Tensor O { get; private set; } = null!;
+    public Tensor? QBias { get; private set; }
+    public Tensor? KBias { get; private set; }
+    public Tensor? VBias { get; private set; }
+    public Tensor? OBias { get; private set; }
+    public Tensor FfnNorm { get; private set; } = null!;
+    public Tensor Gate { get; private set; } = null!;
+    public Tensor Up { get; private set; } = null!;
+    public Tensor Down { get; private set; } = null!;
+
+    /// <summary>Reads layer <paramref name="layer"/> from <paramref name="source"/>.</summary>
+    public static LayerWeights Load(ITensorSource source, ModelConfig config, int layer, Device device)
+    {
+        var w = new LayerWeights(layer);
+        try
+        {
+            w.AttnNorm = w.Read(source, config, TensorRole.AttnNorm, device);
+            w.Q = w.Read(source, config, TensorRole.Q, device);
+            w.K = w.Read(source, config, TensorRole.K, device);
+            w.V = w.Read(source, config, TensorRole.V, device);
+            w.O = w.Read(source, config, TensorRole.O, device);
+            if (config.HasQkvBias)
+            {
+                w.QBias = w.Read(source, config, TensorRole.QBias, device);
+                w.KBias = w.Read(source, config, TensorRole.KBias, device);
+                w.VBias = w.Read(source, config, TensorRole.VBias, device);
+            }
+            if (config.HasOutputBias) w.OBias = w.Read(source, config, TensorRole.OBias, device);
+            w.FfnNorm = w.Read(source, config, TensorRole.FfnNorm, device);
+            w.Gate = w.Read(source, config, TensorRole.Gate, device);
+            w.Up = w.Read(source, config, TensorRole.Up, device);
+            w.Down = w.Read(source, config, TensorRole.Down, device);
+            return w;
+        }
+        catch
+        {
+            w.Dispose();
+            throw;
+        }
+    }
+
+    private Tensor Read(ITensorSource source, ModelConfig config, TensorRole role, Device device)
+    {
+        Tensor t = WeightLoader.LoadFloat32(source, config, role, Layer, device);
+        _owned.Add(t);
+        return t;
+    }
+
+    /// <summary>Frees every tensor of the layer.</summary>
+    public void Dispose()
+    {
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
+    }
+}

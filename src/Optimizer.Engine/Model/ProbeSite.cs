@@ -1,0 +1,69 @@
+namespace Optimizer.Engine.Model;
+
+/// <summary>
+/// An operator position inside a decoder layer where an activation can be observed (PAPER-NOTES §2).
+/// The numeric values are not stable across versions; persist <see cref="ProbeSites.Id"/> instead.
+/// </summary>
+public enum ProbeSite
+{
+    /// <summary><c>attn.y1</c>: attention sub-block input, the residual stream entering the layer.</summary>
+    AttnY1,
+    /// <summary><c>attn.norm_in</c>: <c>x / rms(x)</c> of the input norm, before γ.</summary>
+    AttnNormIn,
+    /// <summary><c>attn.y2</c>: output of <c>input_layernorm</c> (γ applied) = input of q/k/v_proj.</summary>
+    AttnY2,
+    /// <summary><c>attn.q</c>: q_proj output (bias included), before RoPE, heads concatenated.</summary>
+    AttnQ,
+    /// <summary><c>attn.k</c>: k_proj output (bias included), before RoPE, key/value heads concatenated.</summary>
+    AttnK,
+    /// <summary><c>attn.v</c>: v_proj output (bias included), key/value heads concatenated.</summary>
+    AttnV,
+    /// <summary><c>attn.out</c>: attention output, heads concatenated = o_proj input.</summary>
+    AttnOut,
+    /// <summary><c>attn.o</c>: o_proj output (bias included).</summary>
+    AttnO,
+    /// <summary><c>y1</c>: residual after attention = FFN sub-block input.</summary>
+    Y1,
+    /// <summary><c>norm_in</c>: <c>y1 / rms(y1)</c> of <c>post_attention_layernorm</c>, before γ.</summary>
+    NormIn,
+    /// <summary><c>y2</c>: output of <c>post_attention_layernorm</c> (γ applied).</summary>
+    Y2,
+    /// <summary><c>y3</c>: gate_proj output.</summary>
+    Y3,
+    /// <summary><c>y4</c>: up_proj output.</summary>
+    Y4,
+    /// <summary><c>y5</c>: SiLU(y3).</summary>
+    Y5,
+    /// <summary><c>y6</c>: y5 ⊙ y4 = down_proj input.</summary>
+    Y6,
+    /// <summary><c>y7</c>: down_proj output.</summary>
+    Y7,
+    /// <summary><c>y8</c>: y1 + y7 = decoder layer output.</summary>
+    Y8,
+}
+
+/// <summary>The table of <see cref="ProbeSite"/> string ids (stable; used in manifests and on the command line).</summary>
+public static class ProbeSites
+{
+    private static readonly string[] Ids =
+    {
+        "attn.y1", "attn.norm_in", "attn.y2", "attn.q", "attn.k", "attn.v", "attn.out", "attn.o",
+        "y1", "norm_in", "y2", "y3", "y4", "y5", "y6", "y7", "y8",
+    };
+
+    private static readonly ProbeSite[] AllSites = Enum.GetValues<ProbeSite>();
+
+    /// <summary>Every site, in forward order.</summary>
+    public static IReadOnlyList<ProbeSite> All => AllSites;
+
+    /// <summary>The stable string id of <paramref name="site"/>, e.g. <c>attn.q</c> or <c>y6</c>.</summary>
+    public static string Id(ProbeSite site) => Ids[(int)site];
+
+    /// <summary>Parses a stable id (ordinal, case-sensitive); false when unknown.</summary>
+    public static bool TryParse(string id, out ProbeSite site)
+    {
+        int i = Array.IndexOf(Ids, id);
+        site = i >= 0 ? (ProbeSite)i : default;
+        return i >= 0;
+    }
+}

@@ -1,0 +1,18 @@
+using static TorchSharp.torch;
+
+namespace Optimizer.Engine.Model;
+
+/// <summary>RMSNorm as in HF Llama, computed in float32: <c>x̂ = x · rsqrt(mean(x²) + eps)</c>, <c>y = γ ⊙ x̂</c>.</summary>
+internal static class RmsNorm
+{
+    /// <summary>The normalized input before γ (<c>x̂</c>) over the last dimension.</summary>
+    public static Tensor Normalize(Tensor x, double eps)
+    {
+        using Tensor meanSquare = x.square().mean(new long[] { -1 }, keepdim: true);
+        using Tensor inverse = (meanSquare + eps).rsqrt_();
+        return x * inverse;
+    }
+
+    /// <summary>γ applied to an already normalized tensor.</summary>
+    public static Tensor Scale(Tensor normalized, Tensor gamma) => normalized * gamma;
+}

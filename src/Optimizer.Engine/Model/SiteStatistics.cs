@@ -1,0 +1,145 @@
+using static TorchSharp.torch;
+
+namespace Optimizer.Engine.Model;
+
+/// <summary>
+/// Streaming statistics of one (layer, site): never holds whole activations, only per-channel and per-token
+/// reductions, the top-k entries and a |x| histogram. Per-token arrays are indexed by global token index; tokens that
+/// were never observed read as NaN. Medians are lower medians (PyTorch's convention: for an even channel count, the
+/// smaller of the two middle values).
+/// </summary>
+public sealed class SiteStatistics
+{
+    private readonly float[] _channelAbsMax;
+    private readonly double[] _channelAbsSum;
+    private float[] _tokenAbsMax = Array.Empty<float>();
+    private float[] _tokenMedianAbs = Array.Empty<float>();
+    private readonly List<ActivationEntry> _top = new();
+
+    internal SiteStatistics(int layer, ProbeSite site, int channels, int topK)
+    {
+        Layer = layer;
+        Site = site;
+        Channels = channels;
+        TopK = topK;
+        _channelAbsMax = new float[channels];
+        _channelAbsSum = new double[channels];
+    }
+
+    /// <summary>0-based decoder layer.</summary>
+    public int Layer { get; }
+
+    /// <summary>Operator position.</summary>
+    public ProbeSite Site { get; }
+
+    /// <summary>Stable id of <see cref="Site"/>.</summary>
+    public string SiteId => ProbeSites.Id(Site);
+
+    /// <summary>Channels (columns) of the activation.</summary>
+    public int Channels { get; }
+
+    /// <summary>How many top entries are kept.</summary>
+    public int TopK { get; }
+
+    /// <summary>Tokens (rows) observed.</summary>
+    public long TokenCount { get; private set; }
+
+    /// <summary>max |x| over everything observed (0 before any observation).</summary>
+    public float MaxAbs { get; private set; }
+
+    /// <summary>Per-channel max |x|.</summary>
+    public ReadOnlySpan<float> ChannelAbsMax => _channelAbsMax;
+
+    /// <summary>Per-channel mean |x| (summed in float64).</summary>
+    public float[] ChannelMeanAbs()
+    {
+        var mean = new float[Channels];
+        for (int j = 0; j < Channels; j++) mean[j] = TokenCount == 0 ? 0 : (float)(_channelAbsSum[j] / TokenCount);
+        return mean;
+    }
+
+    /// <summary>Per-token max |x| over channels, indexed by global token index (length = highest index seen + 1).</summary>
+    public ReadOnlySpan<float> TokenAbsMax => _tokenAbsMax.AsSpan(0, TokenSlots);
+
+    /// <summary>Per-token lower-median |x| over channels, indexed by global token index.</summary>
+    public ReadOnlySpan<float> TokenMedianAbs => _tokenMedianAbs.AsSpan(0, TokenSlots);
+
+    /// <summary>Length of the per-token arrays (highest global token index observed + 1).</summary>
+    public int TokenSlots { get; private set; }
+
+    /// <summary>The largest-|x| entries, ordered by <see cref="ActivationEntry.CompareByMagnitude"/>.</summary>
+    public IReadOnlyList<ActivationEntry> Top => _top;
+
+    /// <summary>|x| histogram for quantiles.</summary>
+    public LogHistogram Histogram { get; } = new();
+
+    /// <summary>Quantile of |x| from <see cref="Histogram"/> (see its resolution).</summary>
+    public double Quantile(double q) => Histogram.Quantile(q);
+
+    /// <summary>Adds rows <paramref name="firstRow"/>… of one observation; <paramref name="rows"/> is [n, C] float32.</summary>
+    internal void Add(in ProbeContext context, Tensor rows, int firstRow)
+    {
+        long n = rows.shape[0];
+        using var scope = NewDisposeScope();
+        Tensor abs = rows.abs();
+        float[] channelMax = ToCpu<float>(abs.amax(new long[] { 0 }));
+        double[] channelSum = ToCpu<double>(abs.sum(0, type: ScalarType.Float64));
+        float[] tokenMax = ToCpu<float>(abs.amax(new long[] { 1 }));
+        float[] tokenMedian = ToCpu<float>(abs.kthvalue((Channels + 1) / 2, 1).values);
+        int k = (int)Math.Min(TopK, n * Channels);
+        var (_, topIndex) = abs.view(-1).topk(k);
+        long[] index = ToCpu<long>(topIndex);
+        float[] signed = ToCpu<float>(rows.view(-1).index_select(0, topIndex));
+        Histogram.Add(abs);
+
+        for (int j = 0; j < Channels; j++)
+        {
+            if (channelMax[j] > _channelAbsMax[j] || float.IsNaN(channelMax[j])) _channelAbsMax[j] = channelMax[j];
+            _channelAbsSum[j] += channelSum[j];
+            if (channelMax[j] > MaxAbs || float.IsNaN(channelMax[j])) MaxAbs = channelMax[j];
+        }
+        long firstIndex = context.TokenIndex(firstRow);
+        EnsureTokenSlots(firstIndex + n);
+        for (int r = 0; r < n; r++)
+        {
+            _tokenAbsMax[firstIndex + r] = tokenMax[r];
+            _tokenMedianAbs[firstIndex + r] = tokenMedian[r];
+        }
+        ReadOnlySpan<long> tokenIds = context.TokenIds.Span;
+        for (int i = 0; i < index.Length; i++)
+        {
+            int row = firstRow + (int)(index[i] / Channels);
+            int channel = (int)(index[i] % Channels);
+            _top.Add(new ActivationEntry(Layer, Site, context.TokenIndex(row), context.Position(row), tokenIds[row], channel, signed[i]));
+        }
+        _top.Sort(ActivationEntry.CompareByMagnitude);
+        if (_top.Count > TopK) _top.RemoveRange(TopK, _top.Count - TopK);
+        TokenCount += n;
+    }
+
+    private void EnsureTokenSlots(long needed)
+    {
+        if (needed > Array.MaxLength) throw new InvalidOperationException($"Token index {needed - 1} is beyond the per-token arrays' limit.");
+        if (needed > _tokenAbsMax.Length)
+        {
+            int capacity = (int)Math.Min(Array.MaxLength, Math.Max(needed, Math.Max(1024, 2L * _tokenAbsMax.Length)));
+            Grow(ref _tokenAbsMax, capacity);
+            Grow(ref _tokenMedianAbs, capacity);
+        }
+        TokenSlots = (int)Math.Max(TokenSlots, needed);
+    }
+
+    private static void Grow(ref float[] array, int capacity)
+    {
+        var grown = new float[capacity];
+        array.CopyTo(grown, 0);
+        grown.AsSpan(array.Length).Fill(float.NaN);
+        array = grown;
+    }
+
+    private static T[] ToCpu<T>(Tensor t) where T : unmanaged
+    {
+        using Tensor cpu = t.to(CPU, copy: true).contiguous();
+        return cpu.data<T>().ToArray();
+    }
+}

@@ -1,0 +1,148 @@
+using Optimizer.Engine.Formats;
+
+namespace Optimizer.Engine.Tests.Reference;
+
+/// <summary>
+/// An independent float64 Llama decoder in plain C#, written from the equations (not from the TorchSharp code), used
+/// only to check the engine. Per token t of one sequence:
+///   h = E[x_t];  per layer: a = γ₁ ⊙ h / √(mean(h²)+ε);  q = W_q a + b_q, k = W_k a + b_k, v = W_v a + b_v;
+///   RoPE: for i &lt; d/2, φ = t·θ^(−2i/d), (q_i, q_{i+d/2}) ← (q_i cos φ − q_{i+d/2} sin φ, q_{i+d/2} cos φ + q_i sin φ);
+///   head n attends to kv head n / (H/KV) over positions s ≤ t with softmax(q·k/√d);  h ← h + W_o o (+ b_o);
+///   f = γ₂ ⊙ h / √(mean(h²)+ε);  h ← h + W_d (silu(W_g f) ⊙ W_u f);  logits = W_head (γ_f ⊙ h / √(mean(h²)+ε)).
+/// </summary>
+internal sealed class ReferenceDecoder
+{
+    private readonly ModelConfig _c;
+    private readonly ITensorSource _source;
+
+    public ReferenceDecoder(ModelConfig config, ITensorSource source)
+    {
+        _c = config;
+        _source = source;
+    }
+
+    /// <summary>Logits [T][V] of one sequence.</summary>
+    public double[][] Logits(int[] tokens)
+    {
+        int T = tokens.Length, C = _c.HiddenSize, H = _c.NumAttentionHeads, KV = _c.KeyValueHeads, D = _c.HeadDim;
+        double[] embed = Read("model.embed_tokens.weight");
+        var h = new double[T][];
+        for (int t = 0; t < T; t++) h[t] = embed.AsSpan(tokens[t] * C, C).ToArray();
+
+        for (int l = 0; l < _c.NumHiddenLayers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            double[] g1 = Read(p + "input_layernorm.weight"), g2 = Read(p + "post_attention_layernorm.weight");
+            double[] wq = Read(p + "self_attn.q_proj.weight"), wk = Read(p + "self_attn.k_proj.weight");
+            double[] wv = Read(p + "self_attn.v_proj.weight"), wo = Read(p + "self_attn.o_proj.weight");
+            double[]? bq = TryRead(p + "self_attn.q_proj.bias"), bk = TryRead(p + "self_attn.k_proj.bias");
+            double[]? bv = TryRead(p + "self_attn.v_proj.bias"), bo = TryRead(p + "self_attn.o_proj.bias");
+            double[] wg = Read(p + "mlp.gate_proj.weight"), wu = Read(p + "mlp.up_proj.weight"), wd = Read(p + "mlp.down_proj.weight");
+
+            var q = new double[T][]; var k = new double[T][]; var v = new double[T][];
+            for (int t = 0; t < T; t++)
+            {
+                double[] a = Norm(h[t], g1);
+                q[t] = Rope(MatVec(wq, a, H * D, bq), t, H, D);
+                k[t] = Rope(MatVec(wk, a, KV * D, bk), t, KV, D);
+                v[t] = MatVec(wv, a, KV * D, bv);
+            }
+            var attn = new double[T][];
+            for (int t = 0; t < T; t++)
+            {
+                attn[t] = new double[H * D];
+                for (int n = 0; n < H; n++)
+                {
+                    int kvHead = n / (H / KV);
+                    var scores = new double[t + 1];
+                    double max = double.NegativeInfinity;
+                    for (int s = 0; s <= t; s++)
+                    {
+                        double dot = 0;
+                        for (int i = 0; i < D; i++) dot += q[t][n * D + i] * k[s][kvHead * D + i];
+                        scores[s] = dot / Math.Sqrt(D);
+                        max = Math.Max(max, scores[s]);
+                    }
+                    double z = 0;
+                    for (int s = 0; s <= t; s++) { scores[s] = Math.Exp(scores[s] - max); z += scores[s]; }
+                    for (int s = 0; s <= t; s++)
+                        for (int i = 0; i < D; i++) attn[t][n * D + i] += scores[s] / z * v[s][kvHead * D + i];
+                }
+            }
+            for (int t = 0; t < T; t++)
+            {
+                double[] o = MatVec(wo, attn[t], C, bo);
+                for (int j = 0; j < C; j++) h[t][j] += o[j];
+                double[] f = Norm(h[t], g2);
+                double[] gate = MatVec(wg, f, _c.IntermediateSize, null), up = MatVec(wu, f, _c.IntermediateSize, null);
+                var m = new double[gate.Length];
+                for (int j = 0; j < m.Length; j++) m[j] = gate[j] / (1 + Math.Exp(-gate[j])) * up[j];
+                double[] down = MatVec(wd, m, C, null);
+                for (int j = 0; j < C; j++) h[t][j] += down[j];
+            }
+        }
+        double[] gf = Read("model.norm.weight");
+        double[] head = _c.TieWordEmbeddings ? embed : Read("lm_head.weight");
+        return h.Select(row => MatVec(head, Norm(row, gf), _c.VocabSize, null)).ToArray();
+    }
+
+    private double[] Norm(double[] x, double[] gamma)
+    {
+        double ms = x.Sum(e => e * e) / x.Length;
+        double inv = 1 / Math.Sqrt(ms + _c.RmsNormEps);
+        return x.Select((e, j) => e * inv * gamma[j]).ToArray();
+    }
+
+    private double[] Rope(double[] x, int t, int heads, int d)
+    {
+        var r = (double[])x.Clone();
+        for (int n = 0; n < heads; n++)
+        {
+            for (int i = 0; i < d / 2; i++)
+            {
+                double phi = t * Math.Pow(_c.RopeTheta, -2.0 * i / d);
+                double a = x[n * d + i], b = x[n * d + i + d / 2];
+                r[n * d + i] = a * Math.Cos(phi) - b * Math.Sin(phi);
+                r[n * d + i + d / 2] = b * Math.Cos(phi) + a * Math.Sin(phi);
+            }
+        }
+        return r;
+    }
+
+    /// <summary>y = W x + b with W stored row-major [rows, x.Length].</summary>
+    private static double[] MatVec(double[] w, double[] x, int rows, double[]? bias)
+    {
+        var y = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            double s = bias?[r] ?? 0;
+            for (int c = 0; c < x.Length; c++) s += w[r * x.Length + c] * x[c];
+            y[r] = s;
+        }
+        return y;
+    }
+
+    private double[]? TryRead(string name) => _source.Find(name) is null ? null : Read(name);
+
+    /// <summary>Decodes a stored tensor to float64 from its raw bytes.</summary>
+    private double[] Read(string name)
+    {
+        TensorInfo info = _source.Find(name) ?? throw new InvalidOperationException($"{name} missing");
+        var bytes = new byte[info.Length];
+        _source.ReadBytes(info, (chunk, offset) => chunk.CopyTo(bytes.AsSpan((int)offset)));
+        int size = DTypes.SizeOf(info.DType);
+        var values = new double[bytes.Length / size];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var b = bytes.AsSpan(i * size, size);
+            values[i] = info.DType switch
+            {
+                DType.F32 => BitConverter.ToSingle(b),
+                DType.F16 => (double)BitConverter.UInt16BitsToHalf(BitConverter.ToUInt16(b)),
+                DType.BF16 => BitConverter.UInt32BitsToSingle((uint)BitConverter.ToUInt16(b) << 16),
+                _ => throw new InvalidOperationException($"{info.DType} not handled by the reference"),
+            };
+        }
+        return values;
+    }
+}
