@@ -1,0 +1,48 @@
+using Optimizer.FixtureTrainer.Corpus;
+using Optimizer.FixtureTrainer.Training;
+
+namespace Optimizer.FixtureTrainer;
+
+/// <summary>Entry point: dispatches the <c>corpus</c>, <c>train</c>, <c>sample</c> and <c>stats</c> subcommands.</summary>
+internal static class Program
+{
+    private const string Usage =
+        "usage: Optimizer.FixtureTrainer <command> ...\n" +
+        "  corpus <unpacked-janeaustenr-dir> <out-dir>   convert the R data package to austen-train.txt / austen-heldout.txt\n" +
+        "  train  --corpus <dir> --out <model-dir> [options]   train the byte-level Llama (see --help)\n" +
+        "  sample --model <model-dir> [--prompt text] [--tokens n] [--temperature t] [--seed s]\n" +
+        "  stats  --model <model-dir> --corpus <dir> [--windows n]   per-layer activation statistics on held-out text";
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.Error.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            string[] rest = args[1..];
+            return args[0] switch
+            {
+                "corpus" => CorpusCommand.Run(rest),
+                "train" => TrainCommand.Run(rest),
+                "sample" => SampleCommand.Run(rest),
+                "stats" => StatsCommand.Run(rest),
+                _ => UnknownCommand(args[0]),
+            };
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or KeyNotFoundException
+                                       or UnauthorizedAccessException or Optimizer.Engine.OptimizerException or FormatException)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static int UnknownCommand(string name)
+    {
+        Console.Error.WriteLine($"error: unknown command \"{name}\".\n{Usage}");
+        return 2;
+    }
+}
