@@ -9,9 +9,12 @@ internal static class Program
     private const string Usage =
         "usage: Optimizer.FixtureTrainer <command> ...\n" +
         "  corpus <unpacked-janeaustenr-dir> <out-dir>   convert the R data package to austen-train.txt / austen-heldout.txt\n" +
-        "  train  --corpus <dir> --out <model-dir> [options]   train the byte-level Llama (see --help)\n" +
+        "  train  --out <model-dir> [--corpus dir] [--minutes m] [--steps n] [--seed s] [--batch b] [--seq t] [--lr x]\n" +
+        "         [--warmup n] [--weight-decay x] [--eval-every n] [--eval-windows n] [--save-minutes m] [--threads n]\n" +
+        "         [--layers n] [--hidden n] [--heads n] [--kv-heads n] [--intermediate n]   train the byte-level Llama\n" +
         "  sample --model <model-dir> [--prompt text] [--tokens n] [--temperature t] [--seed s]\n" +
-        "  stats  --model <model-dir> --corpus <dir> [--windows n]   per-layer activation statistics on held-out text";
+        "  stats  --model <model-dir> --corpus <dir> [--windows n]   per-layer activation statistics on held-out text\n" +
+        "  verify --model <model-dir> --corpus <dir> [--windows n] [--tolerance t]   compare with the engine's LlamaModel";
 
     public static int Main(string[] args)
     {
@@ -29,6 +32,7 @@ internal static class Program
                 "train" => TrainCommand.Run(rest),
                 "sample" => SampleCommand.Run(rest),
                 "stats" => StatsCommand.Run(rest),
+                "verify" => VerifyCommand.Run(rest),
                 _ => UnknownCommand(args[0]),
             };
         }
