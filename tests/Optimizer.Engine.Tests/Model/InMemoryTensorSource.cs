@@ -45,6 +45,9 @@ internal sealed class InMemoryTensorSource : ITensorSource
     public void AddRaw(string name, DType dtype, long[] shape, byte[] bytes)
         => _tensors[name] = (new TensorInfo(name, dtype, shape, "model.safetensors", 0, bytes.Length), bytes);
 
+    /// <summary>The stored bytes of a tensor.</summary>
+    public byte[] RawBytes(string name) => _tensors[name].Bytes;
+
     /// <summary>Removes a tensor.</summary>
     public void Remove(string name) => _tensors.Remove(name);
 
