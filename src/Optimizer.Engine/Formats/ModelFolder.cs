@@ -1,0 +1,130 @@
+namespace Optimizer.Engine.Formats;
+
+/// <summary>
+/// A Hugging Face model folder opened for reading: its validated <c>config.json</c>, its safetensors weights checked
+/// against the tensors the config requires (name, shape, float type), and its tokenizer (loaded on first use).
+/// Pickle checkpoints are refused, because loading them can execute arbitrary code.
+/// </summary>
+public sealed class ModelFolder : IDisposable
+{
+    /// <summary>File extensions of pickle-based PyTorch checkpoints.</summary>
+    public static readonly string[] PickleExtensions = { ".bin", ".pt", ".pth", ".ckpt" };
+
+    private static readonly string[] TokenizerFiles = { ByteLevelBpeLoader.FileName, SentencePieceLoader.FileName, "tokenizer_config.json" };
+
+    private readonly Lazy<ModelTokenizer> _tokenizer;
+
+    private ModelFolder(string path, ModelConfig config, ITensorSource weights)
+    {
+        Path = path;
+        Config = config;
+        Weights = weights;
+        _tokenizer = new Lazy<ModelTokenizer>(() => ModelTokenizer.Load(path, config));
+        Files = ListFiles(path, weights);
+        ParameterCount = weights.Tensors.Aggregate(0L, (sum, t) => checked(sum + t.ElementCount));
+        TensorDTypes = weights.Tensors
+            .GroupBy(t => t.DType)
+            .Select(g => new DTypeCount(g.Key, g.Count(), g.Aggregate(0L, (sum, t) => checked(sum + t.ElementCount))))
+            .OrderByDescending(c => c.Parameters).ThenBy(c => c.DType)
+            .ToList();
+    }
+
+    /// <summary>The full path of the model folder.</summary>
+    public string Path { get; }
+
+    /// <summary>The validated <c>config.json</c>.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The weights (memory-mapped; valid until the folder is disposed).</summary>
+    public ITensorSource Weights { get; }
+
+    /// <summary>The tokenizer, loaded on first access; a missing or invalid tokenizer fails only then.</summary>
+    public ModelTokenizer Tokenizer => _tokenizer.Value;
+
+    /// <summary>The files the model is read from (config, weights, tokenizer files), relative to <see cref="Path"/>, sorted.</summary>
+    public IReadOnlyList<ModelFileEntry> Files { get; }
+
+    /// <summary>Total number of stored weight elements.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>Tensors and parameters per element type, most parameters first.</summary>
+    public IReadOnlyList<DTypeCount> TensorDTypes { get; }
+
+    /// <summary>
+    /// Opens the model folder at <paramref name="path"/> (the folder or a file inside it) and validates config and weights.
+    /// </summary>
+    public static ModelFolder Open(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = System.IO.Path.GetFullPath(path);
+        string folder = Directory.Exists(full) ? full
+            : File.Exists(full) ? System.IO.Path.GetDirectoryName(full)!
+            : throw new OptimizerException(ErrorCodes.ModelNotFound, "The model folder does not exist.", path);
+        var config = ModelConfig.Load(System.IO.Path.Combine(folder, "config.json"));
+        var weights = OpenWeights(folder);
+        try
+        {
+            Validate(config, weights, folder);
+            return new ModelFolder(folder, config, weights);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    private static ITensorSource OpenWeights(string folder)
+    {
+        if (SafetensorsCheckpoint.Exists(folder)) return SafetensorsCheckpoint.Open(folder);
+        var names = Directory.EnumerateFiles(folder).Select(f => System.IO.Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
+        var pickles = names.Where(n => PickleExtensions.Contains(System.IO.Path.GetExtension(n), StringComparer.OrdinalIgnoreCase)).ToList();
+        if (pickles.Count > 0)
+            throw new OptimizerException(ErrorCodes.PickleRefused,
+                $"The folder has only pickle checkpoints ({string.Join(", ", pickles)}). Loading pickle can execute arbitrary code, so it is refused. " +
+                "Convert the model to safetensors, e.g. in Python: AutoModelForCausalLM.from_pretrained(folder).save_pretrained(out, safe_serialization=True).",
+                folder);
+        var stray = names.Where(n => n.EndsWith(".safetensors", StringComparison.Ordinal)).ToList();
+        throw new OptimizerException(ErrorCodes.NoWeights, stray.Count > 0
+            ? $"No weights: the folder has {string.Join(", ", stray)} but neither {SafetensorsCheckpoint.SingleFileName} nor {ShardIndex.FileName}."
+            : $"No weights: the folder has no {SafetensorsCheckpoint.SingleFileName} and no {ShardIndex.FileName}.", folder);
+    }
+
+    private static void Validate(ModelConfig config, ITensorSource weights, string folder)
+    {
+        foreach (var (_, _, name, shape) in LlamaTensorNames.Expected(config))
+        {
+            var tensor = weights.Find(name)
+                ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights have no tensor '{name}', which the config requires.", folder);
+            string file = System.IO.Path.Combine(folder, tensor.File);
+            if (!tensor.Shape.AsSpan().SequenceEqual(shape))
+                throw new OptimizerException(ErrorCodes.TensorShapeMismatch,
+                    $"Tensor '{name}' has shape {tensor.ShapeText} but the config implies [{string.Join(", ", shape)}].", file);
+            if (!DTypes.IsWeightFloat(tensor.DType))
+                throw new OptimizerException(ErrorCodes.UnsupportedDType,
+                    $"Tensor '{name}' is {DTypes.SafetensorsName(tensor.DType)}; weights must be F32, F16 or BF16.", file);
+        }
+    }
+
+    private static List<ModelFileEntry> ListFiles(string folder, ITensorSource weights)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal) { "config.json" };
+        if (File.Exists(System.IO.Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)))
+        {
+            names.Add(SafetensorsCheckpoint.SingleFileName);
+        }
+        else
+        {
+            names.Add(ShardIndex.FileName);
+            foreach (var tensor in weights.Tensors) names.Add(tensor.File);
+        }
+        foreach (string name in TokenizerFiles)
+        {
+            if (File.Exists(System.IO.Path.Combine(folder, name))) names.Add(name);
+        }
+        return names.Select(n => new ModelFileEntry(n, new FileInfo(System.IO.Path.Combine(folder, n)).Length)).ToList();
+    }
+
+    /// <summary>Unmaps the weights.</summary>
+    public void Dispose() => Weights.Dispose();
+}
