@@ -53,6 +53,17 @@ internal static class StatsCommand
         }
 
         Console.WriteLine();
+        int last = model.Config.NumHiddenLayers - 1;
+        var tracked = rows[(last, "block_out")].BosTopChannels(3).ToArray();
+        Console.WriteLine($"<s> residual stream (block output) in the last layer's top channels [{string.Join(", ", tracked)}], layer by layer; 'others' = max |x| of other tokens there");
+        for (int layer = 0; layer <= last; layer++)
+        {
+            var s = rows[(layer, "block_out")];
+            var cells = tracked.Select(c => string.Create(inv, $"ch {c}: {s.BosVector[c],9:G4} (others {s.OtherChannelMax[c]:G3})"));
+            Console.WriteLine($"layer {layer}: {string.Join("   ", cells)}");
+        }
+
+        Console.WriteLine();
         Console.WriteLine("Super-weight candidates: for <s>'s top y6 unit u, the largest |down_proj[:, u]| entry (row = residual channel)");
         for (int layer = 0; layer < model.Config.NumHiddenLayers; layer++)
         {
@@ -81,6 +92,7 @@ internal static class StatsCommand
     {
         public float BosMax, BosMedian, BosSigned, OtherMax, OtherMedian;
         public int BosArg, OtherArg;
+        public float[] BosVector = Array.Empty<float>(), OtherChannelMax = Array.Empty<float>();
         private float[] _channelMeans = Array.Empty<float>();
 
         public void Add(Tensor value)
@@ -98,7 +110,12 @@ internal static class StatsCommand
             OtherMax = others.max().item<float>();
             OtherMedian = others.median().item<float>();
             _channelMeans = others.mean(new long[] { 0 }).data<float>().ToArray();
+            OtherChannelMax = others.amax(new long[] { 0 }).data<float>().ToArray();
+            BosVector = value[0, 0].detach().data<float>().ToArray();
         }
+
+        public IEnumerable<int> BosTopChannels(int count) =>
+            BosVector.Select((v, i) => (Abs: Math.Abs(v), Channel: i)).OrderByDescending(c => c.Abs).Take(count).Select(c => c.Channel);
 
         public IEnumerable<(int Channel, double Ratio)> TopChannels(int count)
         {

@@ -59,6 +59,8 @@ internal static class TrainCommand
         config.Validate(Path.Combine(outDir, Checkpoint.ConfigFile));
 
         var corpus = ByteCorpus.Load(corpusDir);
+        if (threads > 1 && Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
+            Console.WriteLine("note: OMP_WAIT_POLICY is not set; on a shared, busy machine OMP_WAIT_POLICY=PASSIVE avoids spinning threads (2-10x faster there)");
         torch.set_num_threads(threads);
         torch.manual_seed(seed);
         var random = new Random(seed);
