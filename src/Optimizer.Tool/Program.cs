@@ -1,24 +1,9 @@
-using McMaster.Extensions.CommandLineUtils;
+using Optimizer.Tool.Cli;
 
 namespace Optimizer.Tool;
 
 /// <summary>Entry point of <c>dotnet outlier-opt</c>.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
-    {
-        using var app = new CommandLineApplication
-        {
-            Name = "dotnet outlier-opt",
-            Description = "Finds and removes activation outliers in transformer language models, then quantizes them.",
-        };
-        app.HelpOption(inherited: true);
-        app.VersionOptionFromAssemblyAttributes(typeof(Program).Assembly);
-        app.OnExecute(() =>
-        {
-            app.ShowHelp();
-            return 0;
-        });
-        return app.Execute(args);
-    }
+    public static int Main(string[] args) => ToolApplication.Run(args);
 }
