@@ -1,0 +1,122 @@
+using System.Globalization;
+using McMaster.Extensions.CommandLineUtils;
+using Optimizer.Engine;
+using Optimizer.Engine.Evaluation;
+using Optimizer.Engine.Formats;
+using Optimizer.Engine.Model;
+using Optimizer.Tool.Cli;
+using Optimizer.Tool.Eval;
+
+namespace Optimizer.Tool.Commands;
+
+/// <summary>
+/// <c>eval &lt;model&gt; --text &lt;file&gt;</c>: perplexity of a model on a UTF-8 text, with the model's own tokenizer,
+/// in windows of <c>--context</c> tokens. Deterministic: the same model and text give the same numbers.
+/// </summary>
+public sealed class EvalCommand : IToolCommand
+{
+    /// <summary>The window size when --context is not given (capped by the model's max positions).</summary>
+    public const int DefaultContext = 512;
+
+    /// <summary>Windows per forward pass when --batch is not given.</summary>
+    public const int DefaultBatch = 4;
+
+    private const string CommandPath = ToolInfo.DisplayName + " eval";
+    private CommandArgument? _model;
+    private CommandOption? _text;
+    private CommandOption? _maxTokens;
+    private CommandOption? _context;
+    private CommandOption? _batch;
+    private CommandOption? _device;
+    private CommandOption? _json;
+
+    public string Name => "eval";
+
+    public string Description => "Measure a model's perplexity on a text file.";
+
+    public void Configure(CommandLineApplication command)
+    {
+        _model = command.Argument("model", "Model folder: config.json, safetensors weights and tokenizer.");
+        _text = command.Option("--text <FILE>", "The evaluation text (UTF-8). Required.", CommandOptionType.SingleValue);
+        _maxTokens = command.Option("--max-tokens <N>", "Use only the first N tokens of the text (default: all).", CommandOptionType.SingleValue);
+        _context = command.Option("--context <N>", $"Tokens per window (default: {DefaultContext}, at most the model's max positions).", CommandOptionType.SingleValue);
+        _batch = command.Option("--batch <N>", $"Windows per forward pass (default: {DefaultBatch}).", CommandOptionType.SingleValue);
+        _device = command.Option("--device <DEVICE>", "cpu (default), cuda, cuda:N, or auto (CUDA when available).", CommandOptionType.SingleValue);
+        _json = command.Option("--json", "Print the result as JSON (schema outlier-opt-eval/1, without timing).", CommandOptionType.NoValue);
+        command.ExtendedHelpText = @"
+Every token of each window is scored (after the beginning-of-sequence token when the model has one).
+Prints the tokens scored, the mean negative log-likelihood (nats/token), the perplexity and the speed.
+
+Exit codes: 0 success, 1 model or text error (OOPT1nnn, or OOPT3002 for a missing text file) or cancelled,
+2 usage error.
+
+Examples:
+  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt
+  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --context 256 --batch 8 --max-tokens 20000
+  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --device auto --json --quiet";
+    }
+
+    public Task<int> ExecuteAsync(ToolContext context)
+    {
+        // The whole command line is checked before any file is touched, so usage errors always exit with 2.
+        string modelPath = OptionValues.Required(_model!, CommandPath);
+        string textPath = OptionValues.Required(_text!, CommandPath);
+        int? maxTokens = OptionValues.Integer(_maxTokens!, CommandPath, min: 1);
+        int? contextLength = OptionValues.Integer(_context!, CommandPath, min: 1);
+        int batch = OptionValues.Integer(_batch!, CommandPath, min: 1, max: 65536) ?? DefaultBatch;
+        string device = ParseDevice(_device!);
+        bool json = _json!.HasValue();
+
+        string text = TextFile.Read(textPath);
+        context.ThrowIfCancelled();
+        using var folder = ModelFolder.Open(modelPath);
+        ModelConfig config = folder.Config;
+        int[] encoded = folder.Tokenizer.Encode(text, addBos: false);
+        int[] tokens = maxTokens is int limit && limit < encoded.Length ? encoded[..limit] : encoded;
+
+        bool prefixBos = config.BosTokenId is not null;
+        int longest = prefixBos ? config.MaxPositionEmbeddings - 1 : config.MaxPositionEmbeddings;
+        if (contextLength > longest)
+            throw new UsageException(ErrorCodes.CliInvalidValue,
+                $"--context {contextLength} is longer than this model supports ({longest} tokens; max_position_embeddings is {config.MaxPositionEmbeddings}).",
+                CommandPath);
+        int window = contextLength ?? Math.Min(DefaultContext, longest);
+        var (windows, scoredTotal) = EvalPlan.Count(tokens.Length, window, prefixBos);
+        if (windows == 0)
+            throw new OptimizerException(ErrorCodes.TextTooShort,
+                $"The text has {tokens.Length} token(s); at least {(prefixBos ? 1 : 2)} are needed to score one.", textPath);
+        context.ThrowIfCancelled();
+
+        using var model = LlamaModel.Create(config, folder.Weights, new ModelOptions { Device = device });
+        var evaluator = new PerplexityEvaluator(model, new PerplexityOptions { Context = window, BatchSize = batch, PrefixBos = prefixBos });
+        string modelName = Path.GetFileName(folder.Path.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        context.Info($"eval: {modelName}: {Units.Count(tokens.Length)} tokens in {Units.Count(windows)} window(s) of up to "
+            + $"{Units.Count(window)}, batch {batch}, device {model.DeviceName}");
+
+        PerplexityResult result;
+        using (var progress = context.StartProgress("eval", "tokens", scoredTotal))
+        {
+            result = evaluator.Evaluate(tokens, new ProgressBridge(progress, scoredTotal), context.Cancellation);
+            progress.Complete();
+        }
+
+        var report = new EvalReport(modelName, Path.GetFileName(textPath), encoded.Length, tokens.Length, result.TokensScored,
+            result.Windows, window, batch, model.DeviceName, result.MeanNll, result.Elapsed);
+        if (json) context.Out.Write(report.RenderJson());
+        else report.WriteText(context.Out);
+        context.Out.Flush();
+        return Task.FromResult(ExitCodes.Success);
+    }
+
+    private static string ParseDevice(CommandOption option)
+    {
+        if (!option.HasValue()) return "cpu";
+        string value = (option.Value() ?? "").Trim().ToLowerInvariant();
+        if (value is "cpu" or "cuda" or "auto") return value;
+        if (value.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(value.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            return value;
+        throw new UsageException(ErrorCodes.CliInvalidValue,
+            $"--device must be cpu, cuda, cuda:N or auto, not '{option.Value()}'.", CommandPath);
+    }
+}
