@@ -18,7 +18,8 @@ public sealed class ActivationStatistics : IActivationProbe
     {
         _options = options ?? new ActivationStatisticsOptions();
         if (_options.TopK < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.TopK, "TopK must be at least 1.");
-        if (_options.ChunkElements < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.ChunkElements, "ChunkElements must be positive.");
+        if (_options.ChunkElements is < 1 or > ActivationStatisticsOptions.MaxChunkElements)
+            throw new ArgumentOutOfRangeException(nameof(options), _options.ChunkElements, $"ChunkElements must be between 1 and {ActivationStatisticsOptions.MaxChunkElements}.");
     }
 
     /// <summary>Every recorded (layer, site), ordered by layer, then site in forward order.</summary>
@@ -38,7 +39,8 @@ public sealed class ActivationStatistics : IActivationProbe
         var key = (context.Layer, context.Site);
         if (!_sites.TryGetValue(key, out var stats))
         {
-            stats = new SiteStatistics(context.Layer, context.Site, channels, _options.TopK);
+            stats = new SiteStatistics(context.Layer, context.Site, channels, _options.TopK,
+                _options.TokenMedianSites is null || _options.TokenMedianSites.Contains(context.Site));
             _sites.Add(key, stats);
         }
         else if (stats.Channels != channels)

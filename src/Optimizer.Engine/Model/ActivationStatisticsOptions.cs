@@ -12,6 +12,15 @@ public sealed record ActivationStatisticsOptions
     /// <summary>Layers to record; null (default) records every layer.</summary>
     public IReadOnlySet<int>? Layers { get; init; }
 
-    /// <summary>Upper bound on elements reduced at once; larger activations are processed in row chunks (memory bound).</summary>
-    public long ChunkElements { get; init; } = 1L << 24;
+    /// <summary>
+    /// Sites whose per-token median |x| is computed (the costliest reduction: a selection per token); null (default)
+    /// computes it everywhere.
+    /// </summary>
+    public IReadOnlySet<ProbeSite>? TokenMedianSites { get; init; }
+
+    /// <summary>The largest allowed <see cref="ChunkElements"/>: 2^24, so float32 histogram counts stay exact.</summary>
+    public const long MaxChunkElements = 1L << 24;
+
+    /// <summary>Upper bound on elements reduced at once (1 … 2^24); larger activations are processed in row chunks.</summary>
+    public long ChunkElements { get; init; } = MaxChunkElements;
 }

@@ -57,16 +57,26 @@ public sealed class LogHistogram
     }
 
     /// <summary>Counts the |x| values of <paramref name="abs"/> (any shape, float32, non-negative or NaN) in torch.</summary>
+    /// <remarks>
+    /// One <c>histc</c> over log2|x| with the same 1/16-octave bins, widened by one octave on each side: log2 is
+    /// clamped into [MinExponent−1, MaxExponent+1) (NaN mapped to the top), and the extra octave below folds into the
+    /// zero bin, everything from MaxExponent up into the overflow bin.
+    /// </remarks>
     internal void Add(Tensor abs)
     {
+        const int low = MinExponent - 1, high = MaxExponent + 1;
+        const int fineBins = (high - low) * BinsPerOctave;
+        double top = high - 0.5 / BinsPerOctave;
         using var scope = NewDisposeScope();
-        Tensor position = abs.clamp_min(Math.Pow(2, MinExponent - 1)).log2_()
-            .add_(-MinExponent).mul_(BinsPerOctave).floor_().add_(1)
-            .clamp_(0, BinCount - 1).nan_to_num_(nan: BinCount - 1);
-        Tensor counts = position.to(ScalarType.Int64).reshape(-1).bincount(null, BinCount);
-        using Tensor cpuCounts = counts.to(CPU, copy: true);
-        long[] values = cpuCounts.data<long>().ToArray();
-        for (int i = 0; i < BinCount; i++) _counts[i] += values[i];
+        Tensor log2 = abs.clamp_min(Math.Pow(2, low)).log2_().nan_to_num_(nan: top).clamp_(low, top);
+        Tensor fine = log2.histc(fineBins, low, high);
+        using Tensor cpu = fine.to(ScalarType.Float64, CPU, copy: true);
+        double[] counts = cpu.data<double>().ToArray();
+        for (int i = 0; i < fineBins; i++)
+        {
+            int bin = Math.Clamp(i - BinsPerOctave + 1, 0, BinCount - 1);
+            _counts[bin] += (long)counts[i];
+        }
         Total += abs.numel();
     }
 }

@@ -16,8 +16,11 @@ public sealed class SiteStatistics
     private float[] _tokenMedianAbs = Array.Empty<float>();
     private readonly List<ActivationEntry> _top = new();
 
-    internal SiteStatistics(int layer, ProbeSite site, int channels, int topK)
+    private readonly bool _withMedians;
+
+    internal SiteStatistics(int layer, ProbeSite site, int channels, int topK, bool withMedians)
     {
+        _withMedians = withMedians;
         Layer = layer;
         Site = site;
         Channels = channels;
@@ -61,7 +64,10 @@ public sealed class SiteStatistics
     /// <summary>Per-token max |x| over channels, indexed by global token index (length = highest index seen + 1).</summary>
     public ReadOnlySpan<float> TokenAbsMax => _tokenAbsMax.AsSpan(0, TokenSlots);
 
-    /// <summary>Per-token lower-median |x| over channels, indexed by global token index.</summary>
+    /// <summary>
+    /// Per-token lower-median |x| over channels, indexed by global token index; NaN everywhere when the site is not in
+    /// <see cref="ActivationStatisticsOptions.TokenMedianSites"/>.
+    /// </summary>
     public ReadOnlySpan<float> TokenMedianAbs => _tokenMedianAbs.AsSpan(0, TokenSlots);
 
     /// <summary>Length of the per-token arrays (highest global token index observed + 1).</summary>
@@ -84,12 +90,18 @@ public sealed class SiteStatistics
         Tensor abs = rows.abs();
         float[] channelMax = ToCpu<float>(abs.amax(new long[] { 0 }));
         double[] channelSum = ToCpu<double>(abs.sum(0, type: ScalarType.Float64));
-        float[] tokenMax = ToCpu<float>(abs.amax(new long[] { 1 }));
-        float[] tokenMedian = ToCpu<float>(abs.kthvalue((Channels + 1) / 2, 1).values);
-        int k = (int)Math.Min(TopK, n * Channels);
-        var (_, topIndex) = abs.view(-1).topk(k);
-        long[] index = ToCpu<long>(topIndex);
-        float[] signed = ToCpu<float>(rows.view(-1).index_select(0, topIndex));
+        Tensor rowMax = abs.amax(new long[] { 1 });
+        float[] tokenMax = ToCpu<float>(rowMax);
+        float[]? tokenMedian = _withMedians ? ToCpu<float>(abs.kthvalue((Channels + 1) / 2, 1).values) : null;
+        // Exact top-k in two stages: the k largest entries lie in the k rows with the largest row maxima.
+        Tensor candidateRows = rowMax.topk((int)Math.Min(TopK, n)).indexes;
+        Tensor candidates = abs.index_select(0, candidateRows);
+        var (_, flatIndex) = candidates.view(-1).topk((int)Math.Min(TopK, candidates.numel()));
+        Tensor rowIndex = candidateRows.index_select(0, flatIndex.div(Channels, rounding_mode: RoundingMode.floor));
+        Tensor channelIndex = flatIndex.remainder(Channels);
+        long[] topRows = ToCpu<long>(rowIndex);
+        long[] topChannels = ToCpu<long>(channelIndex);
+        float[] signed = ToCpu<float>(rows.index_select(0, rowIndex).gather(1, channelIndex.unsqueeze(1)).squeeze(1));
         Histogram.Add(abs);
 
         for (int j = 0; j < Channels; j++)
@@ -103,14 +115,13 @@ public sealed class SiteStatistics
         for (int r = 0; r < n; r++)
         {
             _tokenAbsMax[firstIndex + r] = tokenMax[r];
-            _tokenMedianAbs[firstIndex + r] = tokenMedian[r];
+            if (tokenMedian is not null) _tokenMedianAbs[firstIndex + r] = tokenMedian[r];
         }
         ReadOnlySpan<long> tokenIds = context.TokenIds.Span;
-        for (int i = 0; i < index.Length; i++)
+        for (int i = 0; i < topRows.Length; i++)
         {
-            int row = firstRow + (int)(index[i] / Channels);
-            int channel = (int)(index[i] % Channels);
-            _top.Add(new ActivationEntry(Layer, Site, context.TokenIndex(row), context.Position(row), tokenIds[row], channel, signed[i]));
+            int row = firstRow + (int)topRows[i];
+            _top.Add(new ActivationEntry(Layer, Site, context.TokenIndex(row), context.Position(row), tokenIds[row], (int)topChannels[i], signed[i]));
         }
         _top.Sort(ActivationEntry.CompareByMagnitude);
         if (_top.Count > TopK) _top.RemoveRange(TopK, _top.Count - TopK);

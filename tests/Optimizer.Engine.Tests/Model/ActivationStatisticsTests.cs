@@ -148,6 +148,12 @@ public class ActivationStatisticsTests
         Assert.Equal(sa.TokenAbsMax.ToArray(), sb.TokenAbsMax.ToArray());
         Assert.Equal(sa.Histogram.Counts.ToArray(), sb.Histogram.Counts.ToArray());
         Assert.False(a.TryGet(0, ProbeSite.Y6, out _));
+        Assert.DoesNotContain(sa.TokenMedianAbs[100..].ToArray(), float.IsNaN);
+
+        var (noMedian, _) = Run(options with { TokenMedianSites = new HashSet<ProbeSite> { ProbeSite.Y8 } });
+        SiteStatistics sn = Assert.Single(noMedian.Sites);
+        Assert.All(sn.TokenMedianAbs.ToArray(), v => Assert.True(float.IsNaN(v)));
+        Assert.Equal(sa.TokenAbsMax.ToArray(), sn.TokenAbsMax.ToArray());
         Assert.Throws<KeyNotFoundException>(() => a.Get(1, ProbeSite.Y5));
     }
 
