@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace Optimizer.Engine.Formats;
@@ -72,14 +73,71 @@ public static class TensorData
     public static void HalfToFloat(ReadOnlySpan<byte> source, Span<float> target)
     {
         CheckLengths(source.Length, 2, target.Length);
-        for (int i = 0; i < target.Length; i++) target[i] = HalfToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source.Slice(2 * i, 2)));
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < target.Length; i++) target[i] = HalfToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source.Slice(2 * i, 2)));
+            return;
+        }
+        // Exponent-rebias by multiplication (exact for normals and subnormals); infinities and NaNs get the full exponent.
+        var bits = MemoryMarshal.Cast<byte, ushort>(source);
+        var output = MemoryMarshal.Cast<float, uint>(target);
+        int index = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<ushort>.Count;
+            int half = Vector<uint>.Count;
+            for (; index <= bits.Length - width; index += width)
+            {
+                Vector.Widen(new Vector<ushort>(bits.Slice(index, width)), out Vector<uint> low, out Vector<uint> high);
+                WidenHalves(low).CopyTo(output.Slice(index, half));
+                WidenHalves(high).CopyTo(output.Slice(index + half, half));
+            }
+        }
+        for (; index < bits.Length; index++) output[index] = WidenHalf(bits[index]);
+    }
+
+    private const float HalfRebias = 5.192296858534828e33f; // 2^112: moves the F16 exponent bias (15) to F32's (127)
+    private const float HalfInfinityAfterRebias = 65536f;   // an F16 exponent of 31 (Inf/NaN) lands here or above
+
+    private static uint WidenHalf(ushort h)
+    {
+        float magnitude = BitConverter.UInt32BitsToSingle((uint)(h & 0x7FFF) << 13) * HalfRebias;
+        uint bits = BitConverter.SingleToUInt32Bits(magnitude);
+        if (magnitude >= HalfInfinityAfterRebias) bits |= 0x7F80_0000u;
+        return bits | ((uint)(h & 0x8000) << 16);
+    }
+
+    private static Vector<uint> WidenHalves(Vector<uint> h)
+    {
+        var magnitude = Vector.AsVectorSingle(Vector.ShiftLeft(h & new Vector<uint>(0x7FFF), 13)) * new Vector<float>(HalfRebias);
+        var special = Vector.AsVectorUInt32(Vector.GreaterThanOrEqual(magnitude, new Vector<float>(HalfInfinityAfterRebias)));
+        return Vector.AsVectorUInt32(magnitude) | (special & new Vector<uint>(0x7F80_0000u)) | Vector.ShiftLeft(h & new Vector<uint>(0x8000), 16);
     }
 
     /// <summary>Little-endian BF16 bytes to floats (<paramref name="target"/> holds bytes/2 values).</summary>
     public static void BFloat16ToFloat(ReadOnlySpan<byte> source, Span<float> target)
     {
         CheckLengths(source.Length, 2, target.Length);
-        for (int i = 0; i < target.Length; i++) target[i] = BFloat16ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source.Slice(2 * i, 2)));
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < target.Length; i++) target[i] = BFloat16ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(source.Slice(2 * i, 2)));
+            return;
+        }
+        var bits = MemoryMarshal.Cast<byte, ushort>(source);
+        var output = MemoryMarshal.Cast<float, uint>(target);
+        int index = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<ushort>.Count;
+            int half = Vector<uint>.Count;
+            for (; index <= bits.Length - width; index += width)
+            {
+                Vector.Widen(new Vector<ushort>(bits.Slice(index, width)), out Vector<uint> low, out Vector<uint> high);
+                Vector.ShiftLeft(low, 16).CopyTo(output.Slice(index, half));
+                Vector.ShiftLeft(high, 16).CopyTo(output.Slice(index + half, half));
+            }
+        }
+        for (; index < bits.Length; index++) output[index] = (uint)bits[index] << 16;
     }
 
     /// <summary>Floats to little-endian F16 bytes (<paramref name="target"/> holds 2 bytes per value).</summary>

@@ -41,6 +41,28 @@ public class TensorDataTests
     }
 
     [Fact]
+    public void SpanConversionsMatchScalarForEveryBitPattern()
+    {
+        var bytes = new byte[2 * 65536 + 2];
+        for (int bits = 0; bits <= ushort.MaxValue; bits++) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 + 2 * bits), (ushort)bits);
+        var source = bytes.AsSpan(2);
+        var halves = new float[65536];
+        var bfloats = new float[65536];
+        TensorData.HalfToFloat(source, halves);
+        TensorData.BFloat16ToFloat(source, bfloats);
+        for (int bits = 0; bits <= ushort.MaxValue; bits++)
+        {
+            float h = (float)BitConverter.UInt16BitsToHalf((ushort)bits);
+            Assert.True(float.IsNaN(h) ? float.IsNaN(halves[bits]) : BitConverter.SingleToUInt32Bits(h) == BitConverter.SingleToUInt32Bits(halves[bits]),
+                $"F16 0x{bits:X4}: expected {h}, got {halves[bits]}");
+            Assert.Equal(BitConverter.SingleToUInt32Bits(TensorData.BFloat16ToFloat((ushort)bits)), BitConverter.SingleToUInt32Bits(bfloats[bits]));
+        }
+        var tail = new float[3];
+        TensorData.HalfToFloat(source.Slice(2 * 0x3C00, 6), tail);
+        Assert.Equal(new[] { 1.0f, 1.0009766f, 1.0019531f }, tail);
+    }
+
+    [Fact]
     public void HalfConversionMatchesKnownValues()
     {
         Assert.Equal(0x3C00, TensorData.FloatToHalf(1.0f));
