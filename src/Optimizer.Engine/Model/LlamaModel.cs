@@ -117,11 +117,13 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public Tensor TokenNll(Tensor inputIds, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() == 2 && inputIds.shape[1] < 2)
+            throw new ArgumentException("At least two tokens per sequence are needed to score next tokens.", nameof(inputIds));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Tensor hidden = Hidden(inputIds, null, 0, ct);
         long batch = hidden.shape[0], length = hidden.shape[1];
-        if (length < 2) throw new ArgumentException("At least two tokens per sequence are needed to score next tokens.", nameof(inputIds));
         Tensor targets = inputIds.to(ScalarType.Int64, TorchDevice).narrow(1, 1, length - 1);
         long chunk = Math.Max(1, NllChunkElements / (batch * Config.VocabSize));
         var parts = new List<Tensor>();
@@ -142,6 +144,7 @@ public sealed class LlamaModel : IDisposable
     private Tensor Hidden(Tensor inputIds, IActivationProbe? probe, long firstTokenIndex, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstTokenIndex);
         ct.ThrowIfCancellationRequested();
         long[] ids = TokenBatch.Validate(inputIds, Config.VocabSize, out int batch, out int length);
         Tensor idsOnDevice = inputIds.to(ScalarType.Int64, TorchDevice);
