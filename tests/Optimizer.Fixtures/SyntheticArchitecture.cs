@@ -1,0 +1,11 @@
+namespace Optimizer.Fixtures;
+
+/// <summary>The Hugging Face <c>model_type</c> a synthetic model is written as.</summary>
+public enum SyntheticArchitecture
+{
+    /// <summary><c>llama</c> (<c>LlamaForCausalLM</c>): no projection biases.</summary>
+    Llama,
+
+    /// <summary><c>qwen2</c> (<c>Qwen2ForCausalLM</c>): q/k/v projections carry a bias.</summary>
+    Qwen2,
+}
