@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job on the built-in default: fetch the held-out evaluation text, build the tool, then inspect and evaluate the
+# bundled fixture model (a 6-layer byte-level Llama this repository trained on Jane Austen's novels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+model=tests/fixtures/austen-byte-llama
+bash scripts/fetch-corpus.sh
+dotnet build src/Optimizer.Tool -c Release -o artifacts/tool --nologo -v quiet
+tool="dotnet artifacts/tool/dotnet-outlier-opt.dll"
+
+$tool inspect "$model"
+$tool eval "$model" --text .corpus/austen-heldout.txt --max-tokens "${MAX_TOKENS:-32768}" --context 256
