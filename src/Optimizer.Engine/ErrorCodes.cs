@@ -52,4 +52,12 @@ public static class ErrorCodes
     public const string CliUnrecognized = "OOPT3003";
     public const string CliMissingArgument = "OOPT3004";
     public const string CliInvalidValue = "OOPT3005";
+
+    // report command (OOPT3020-3029)
+    /// <summary>The manifest given to <c>report</c> is not valid JSON or does not have the documented shape.</summary>
+    public const string ReportManifestInvalid = "OOPT3020";
+    /// <summary>The manifest given to <c>report</c> has a <c>schema</c> other than <c>outlier-manifest/1</c>.</summary>
+    public const string ReportSchemaUnsupported = "OOPT3021";
+    /// <summary>The report's output path names the manifest itself or a folder.</summary>
+    public const string ReportOutputInvalid = "OOPT3022";
 }
