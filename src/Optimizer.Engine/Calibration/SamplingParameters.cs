@@ -1,0 +1,6 @@
+namespace Optimizer.Engine.Calibration;
+
+/// <summary>How self-sampled calibration text was drawn.</summary>
+/// <param name="Temperature">Softmax temperature.</param>
+/// <param name="TopK">Tokens drawn from per step (the most likely ones).</param>
+public sealed record SamplingParameters(double Temperature, int TopK);
