@@ -52,12 +52,21 @@ public static class ErrorCodes
     public const string Cancelled = "OOPT1099";
     public const string InternalError = "OOPT1999";
 
+    // Outlier manifest (OOPT1090-1098)
+    public const string ManifestInvalid = "OOPT1090";
+    public const string ManifestSchemaUnsupported = "OOPT1091";
+    public const string ManifestValueNotFinite = "OOPT1092";
+
     // Command line
     public const string CliUsage = "OOPT3001";
     public const string CliFileNotFound = "OOPT3002";
     public const string CliUnrecognized = "OOPT3003";
     public const string CliMissingArgument = "OOPT3004";
     public const string CliInvalidValue = "OOPT3005";
+
+    // analyze options (OOPT3010-3019)
+    public const string AnalyzeSequenceTooLong = "OOPT3010";
+    public const string AnalyzeTokensTooFew = "OOPT3011";
 
     // report command (OOPT3020-3029)
     /// <summary>The manifest given to <c>report</c> is not valid JSON or does not have the documented shape.</summary>
