@@ -53,6 +53,6 @@ internal static class GammaOutlierPlanter
             consumers);
     }
 
-    private static double[][] Consumers(LayerWeights layer, PlantedNorm norm) =>
+    private static double[][] Consumers(SyntheticLayerWeights layer, PlantedNorm norm) =>
         norm == PlantedNorm.Attention ? new[] { layer.Q, layer.K, layer.V } : new[] { layer.Gate, layer.Up };
 }

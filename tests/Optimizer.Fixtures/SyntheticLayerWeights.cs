@@ -1,9 +1,9 @@
 namespace Optimizer.Fixtures;
 
 /// <summary>One decoder layer's weights (float64, Hugging Face layout).</summary>
-internal sealed class LayerWeights
+internal sealed class SyntheticLayerWeights
 {
-    public LayerWeights(SyntheticModelOptions o)
+    public SyntheticLayerWeights(SyntheticModelOptions o)
     {
         int d = o.HiddenSize, q = o.Heads * o.HeadDim, kv = o.KeyValueHeads * o.HeadDim, f = o.IntermediateSize;
         AttnNorm = new double[d];

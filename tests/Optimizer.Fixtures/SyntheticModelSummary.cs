@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Optimizer.Fixtures;
 
 /// <summary>The shape and storage of a synthetic model, as recorded in its ground truth.</summary>
@@ -11,7 +13,7 @@ public sealed record SyntheticModelSummary(
     int IntermediateSize,
     int VocabSize,
     int BosTokenId,
-    string WeightDType,
+    [property: JsonPropertyName("weight_dtype")] string WeightDType,
     bool TiedEmbeddings,
     double RmsNormEps,
     double RopeTheta,

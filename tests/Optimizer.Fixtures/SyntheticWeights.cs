@@ -13,8 +13,8 @@ internal sealed class SyntheticWeights
         Embedding = new double[SyntheticModelOptions.VocabSize * d];
         FinalNorm = new double[d];
         LmHead = options.TieWordEmbeddings ? null : new double[SyntheticModelOptions.VocabSize * d];
-        Layers = new LayerWeights[options.Layers];
-        for (int i = 0; i < Layers.Length; i++) Layers[i] = new LayerWeights(options);
+        Layers = new SyntheticLayerWeights[options.Layers];
+        for (int i = 0; i < Layers.Length; i++) Layers[i] = new SyntheticLayerWeights(options);
     }
 
     public SyntheticModelOptions Options { get; }
@@ -28,7 +28,7 @@ internal sealed class SyntheticWeights
     /// <summary>lm_head.weight [vocab, hidden], or null when tied to the embedding.</summary>
     public double[]? LmHead { get; }
 
-    public LayerWeights[] Layers { get; }
+    public SyntheticLayerWeights[] Layers { get; }
 
     /// <summary>Every tensor with its Hugging Face name and shape, in a fixed order.</summary>
     public IEnumerable<(string Name, double[] Data, long[] Shape)> Tensors()
