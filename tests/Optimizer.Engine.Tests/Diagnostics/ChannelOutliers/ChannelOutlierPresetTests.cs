@@ -102,7 +102,7 @@ public class ChannelOutlierPresetTests
                 Assert.True(query.Median(j) / overall < margin * report.Options.OtcRatio, $"layer {layer} row {j}: score {query.Median(j) / overall:G3}");
             }
             string name = LlamaTensorNames.Name(TensorRole.Q, layer);
-            double[] c = QueryOutlierScorer.ColumnContributions(statistics.Get(layer, ProbeSite.AttnY2).ChannelAbsMax, TensorData.ReadFloat32(source, source.Find(name)!));
+            double[] c = QueryOutlierScorer.ColumnContributions(magnitudes.Get(layer, ProbeSite.AttnY2).Medians(), TensorData.ReadFloat32(source, source.Find(name)!));
             double median = c.OrderBy(x => x).ElementAt((c.Length - 1) / 2);
             for (int i = 0; i < c.Length; i++)
             {

@@ -18,18 +18,18 @@ public class QueryOutlierScorerTests
     }
 
     [Fact]
-    public void ColumnScoreIsInputAbsMaxTimesColumnAbsMaxOverTheMedianColumn()
+    public void ColumnScoreIsInputMedianTimesColumnAbsMaxOverTheMedianColumn()
     {
         // 2 rows × 5 columns; column 3 meets a large input, column 1 has a large weight.
         float[] weight = { 1, -4, 1, 1, 1, -1, 1, 2, 1, 0.5f };
-        float[] input = { 1, 1, 1, 20, 1 };
+        double[] input = { 1, 1, 1, 20, 1 };
         Assert.Equal(new double[] { 1, 4, 2, 20, 1 }, QueryOutlierScorer.ColumnContributions(input, weight));
         var found = QueryOutlierScorer.Columns(5, "w", input, weight, ratio: 10);
         // Sorted contributions 1, 1, 2, 4, 20: the lower median is 2, so column 3 scores 10.
         var otc = Assert.Single(found);
         Assert.Equal((5, "w", OtcReading.Column, 3, (int?)null, 10.0), (otc.Layer, otc.Tensor, otc.Reading, otc.Index, otc.RopePair, otc.Score));
         Assert.Empty(QueryOutlierScorer.Columns(5, "w", input, weight, ratio: 10.5));
-        Assert.Empty(QueryOutlierScorer.Columns(5, "w", new float[5], weight, ratio: 10));
-        Assert.Throws<ArgumentException>(() => QueryOutlierScorer.Columns(5, "w", new float[3], weight, ratio: 10));
+        Assert.Empty(QueryOutlierScorer.Columns(5, "w", new double[5], weight, ratio: 10));
+        Assert.Throws<ArgumentException>(() => QueryOutlierScorer.Columns(5, "w", new double[3], weight, ratio: 10));
     }
 }
