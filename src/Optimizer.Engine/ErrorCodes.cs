@@ -68,11 +68,7 @@ public static class ErrorCodes
     public const string AnalyzeSequenceTooLong = "OOPT3010";
     public const string AnalyzeTokensTooFew = "OOPT3011";
 
-    // report command (OOPT3020-3029)
-    /// <summary>The manifest given to <c>report</c> is not valid JSON or does not have the documented shape.</summary>
-    public const string ReportManifestInvalid = "OOPT3020";
-    /// <summary>The manifest given to <c>report</c> has a <c>schema</c> other than <c>outlier-manifest/1</c>.</summary>
-    public const string ReportSchemaUnsupported = "OOPT3021";
+    // report command (OOPT3020-3029); an invalid manifest is OOPT1090/OOPT1091 from the shared manifest reader
     /// <summary>The report's output path names the manifest itself or a folder.</summary>
-    public const string ReportOutputInvalid = "OOPT3022";
+    public const string ReportOutputInvalid = "OOPT3020";
 }
