@@ -60,7 +60,10 @@ internal static class OutlierCensus
 
     public static double LowerMedianAbs(IReadOnlyList<double> values)
     {
-        var a = values.Select(Math.Abs).OrderBy(x => x).ToArray();
-        return a.Length == 0 ? 0 : a[(a.Length - 1) / 2];
+        if (values.Count == 0) return 0;
+        var a = new double[values.Count];
+        for (int i = 0; i < a.Length; i++) a[i] = Math.Abs(values[i]);
+        Array.Sort(a);
+        return a[(a.Length - 1) / 2];
     }
 }
