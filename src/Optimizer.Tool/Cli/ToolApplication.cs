@@ -18,6 +18,7 @@ public static class ToolApplication
     {
         () => new InspectCommand(),
         () => new EvalCommand(),
+        () => new ReportCommand(),
     };
 
     /// <summary>Parses <paramref name="args"/>, runs the command and returns the process exit code.</summary>
