@@ -18,6 +18,7 @@ public static class ToolApplication
     {
         () => new InspectCommand(),
         () => new EvalCommand(),
+        () => new AnalyzeCommand(),
         () => new ReportCommand(),
     };
 

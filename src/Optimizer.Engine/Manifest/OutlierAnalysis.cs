@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using Optimizer.Engine.Calibration;
+using Optimizer.Engine.Diagnostics;
+using Optimizer.Engine.Diagnostics.ChannelOutliers;
+using Optimizer.Engine.Formats;
+using Optimizer.Engine.Model;
+
+namespace Optimizer.Engine.Manifest;
+
+/// <summary>What one <see cref="OutlierAnalysis.Run"/> produced: the manifest and what the run has to say about itself.</summary>
+/// <param name="Manifest">The outlier manifest (not yet written).</param>
+/// <param name="Warnings">Analysis warnings (e.g. a site with more MA candidates than could be examined).</param>
+/// <param name="Device">The device the forward passes ran on.</param>
+/// <param name="Elapsed">Wall time of the whole analysis.</param>
+public sealed record OutlierAnalysisResult(OutlierManifest Manifest, IReadOnlyList<string> Warnings, string Device, TimeSpan Elapsed);
+
+/// <summary>
+/// The whole <c>analyze</c> pipeline in the engine: calibration and probed forward passes with census and massive
+/// activations (<see cref="AnalysisRunner"/>), a forward pass over the same calibration set recording per-channel
+/// magnitude distributions for the channel-outlier rule (<see cref="ChannelMagnitudes"/>), channel outliers with their
+/// γ / OTC attribution (<see cref="ChannelOutlierAnalyzer"/>), and the manifest (<see cref="ManifestBuilder"/>).
+/// </summary>
+public static class OutlierAnalysis
+{
+    /// <summary>The progress stage name of the channel-magnitude pass.</summary>
+    public const string ChannelStage = "channels";
+
+    /// <summary>Runs the analysis of <paramref name="folder"/> and builds its manifest.</summary>
+    public static OutlierAnalysisResult Run(ModelFolder folder, CalibrationOptions calibration, AnalysisOptions options,
+        ChannelOutlierOptions channelOptions, string toolVersion, IProgress<AnalysisProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(channelOptions);
+        channelOptions.Validate();
+        var watch = Stopwatch.StartNew();
+        ActivationAnalysis analysis = AnalysisRunner.Run(folder, calibration, options, progress, ct);
+
+        ChannelMagnitudes magnitudes = ChannelMagnitudes.For(channelOptions);
+        using (var llama = LlamaModel.Create(folder.Config, folder.Weights, options.Model))
+        {
+            CalibrationSet set = analysis.Calibration;
+            int total = set.Sequences.Count;
+            for (int start = 0; start < total; start += options.BatchSize)
+            {
+                ct.ThrowIfCancellationRequested();
+                int count = Math.Min(options.BatchSize, total - start);
+                var batch = new int[count][];
+                for (int i = 0; i < count; i++) batch[i] = set.Sequences[start + i];
+                using (llama.Forward(batch, magnitudes, (long)start * set.SequenceLength, ct)) { }
+                progress?.Report(new AnalysisProgress(ChannelStage, start + count, total, watch.Elapsed));
+            }
+        }
+        ChannelOutlierReport channels = ChannelOutlierAnalyzer.Analyze(folder.Config, folder.Weights, analysis.Statistics, magnitudes, channelOptions, ct);
+        OutlierManifest manifest = ManifestBuilder.Build(analysis, channelOptions, ManifestBuilder.Channels(channels), toolVersion, ct);
+        return new OutlierAnalysisResult(manifest, analysis.Warnings, analysis.Device, watch.Elapsed);
+    }
+}
