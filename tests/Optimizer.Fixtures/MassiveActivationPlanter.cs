@@ -6,8 +6,8 @@ namespace Optimizer.Fixtures;
 /// <summary>
 /// Plants a massive activation born by a super weight (<see cref="MassiveActivationPlant"/>) in two steps.
 /// <para><see cref="Prepare"/> (before rounding): draws a random unit direction u, makes the BOS embedding √d·u,
-/// removes the u component from every other token embedding and from every residual write (o_proj rows of layers
-/// 0..L, down_proj rows of layers 0..L−1). Up to layer L's FFN the residual of a non-BOS token therefore has no u
+/// removes the u component from every other token embedding and from every residual write (the outputs of o_proj in
+/// layers 0..L and of down_proj in layers 0..L−1). Up to layer L's FFN the residual of a non-BOS token has no u
 /// component at all (up to storage rounding), while the BOS residual is dominated by it.</para>
 /// <para><see cref="Calibrate"/> (after rounding): aligns gate and up row k of layer L with u/γ so that both give
 /// z on BOS with z·SiLU(z) = the requested super activation and about 0 on every other token; sets down_proj column k

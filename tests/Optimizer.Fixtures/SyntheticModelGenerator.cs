@@ -14,11 +14,10 @@ internal static class SyntheticModelGenerator
         var weights = BaseWeightGenerator.Generate(options);
         foreach (var plant in options.GammaOutliers) GammaOutlierPlanter.Apply(weights, plant);
         foreach (var plant in options.QueryOutliers) QueryOutlierPlanter.Apply(weights, plant);
-        double[]? direction = options.MassiveActivation is { } ma ? MassiveActivationPlanter.Prepare(weights, ma) : null;
+        var massive = options.MassiveActivation;
+        double[]? direction = massive is null ? null : MassiveActivationPlanter.Prepare(weights, massive);
         foreach (var (_, data, _) in weights.Tensors()) WeightPrecision.Round(data, options.WeightDType);
-        MassiveActivationTruth? maTruth = options.MassiveActivation is { } plant2 && direction is not null
-            ? MassiveActivationPlanter.Calibrate(weights, plant2, direction)
-            : null;
+        MassiveActivationTruth? maTruth = massive is null ? null : MassiveActivationPlanter.Calibrate(weights, massive, direction!);
 
         var truth = new SyntheticGroundTruth(
             SyntheticGroundTruth.SchemaName,
