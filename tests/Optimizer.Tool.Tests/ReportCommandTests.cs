@@ -84,8 +84,8 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Equal(new[] { "row (A: q output channel)", "6", "12", "21.9" }, otcs[1].Skip(2));
 
         var near = ReportTestFiles.Rows(ReportTestFiles.Table(page, "near-threshold")).Select(ReportTestFiles.Cells).ToList();
-        Assert.Equal(new[] { "both", "relative", "absolute" }, near.Select(r => r[6]));
-        Assert.Equal("-120.5", near[1][4]);
+        Assert.Equal(new[] { "both", "relative", "absolute" }, near.Select(r => r[7]));
+        Assert.Equal(new[] { "3", "1", "-120.5", "540" }, near[1][3..7]);
 
         var propagation = ReportTestFiles.Cells(Assert.Single(ReportTestFiles.Rows(ReportTestFiles.Table(page, "propagation"))));
         Assert.Equal("5", propagation[0]);

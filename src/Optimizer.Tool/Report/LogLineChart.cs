@@ -48,7 +48,7 @@ public static class LogLineChart
         {
             double x = X(layer);
             svg.Append($"<line x1=\"{Html.Coord(x)}\" y1=\"{Html.Coord(Top + plotH)}\" x2=\"{Html.Coord(x)}\" y2=\"{Html.Coord(Top + plotH + 5)}\" stroke=\"{SvgPalette.Axis}\"/>");
-            if (layer % step == 0 || layer == layers - 1)
+            if (layer % step == 0 || (layer == layers - 1 && layer % step >= (step + 1) / 2))
                 svg.Append(Text(x, Top + plotH + 19, layer.ToString(System.Globalization.CultureInfo.InvariantCulture), "middle", "tick"));
         }
         svg.Append(Text(Left + plotW / 2, Height - 8, "layer", "middle", "axis-title"));

@@ -21,9 +21,9 @@ internal static class MassiveActivationSection
         else
         {
             int Count(string kind) => f.MassiveActivations.Count(a => a.Kind == kind);
-            sb.Append($"<p>{Html.Count(f.MassiveActivations.Count)} occurrences in {Html.Count(f.Births.Count)} "
-                + $"{(f.Births.Count == 1 ? "family" : "families")}: {Html.Count(Count("birth"))} at the birth, {Html.Count(Count("tma"))} TMAs "
-                + $"(created inside a block), {Html.Count(Count("propagated"))} carried by the residual stream. Thresholds: {Html.Escape(mode)}.</p>");
+            sb.Append($"<p>{ReportCells.Plural(f.MassiveActivations.Count, "occurrence")} in {ReportCells.Plural(f.Births.Count, "family", "families")}: "
+                + $"{Html.Count(Count("birth"))} at the birth, {ReportCells.Plural(Count("tma"), "TMA")} (created inside a block), "
+                + $"{Html.Count(Count("propagated"))} carried by the residual stream. Thresholds: {Html.Escape(mode)}.</p>");
         }
 
         if (f.Births.Count > 0)
@@ -96,11 +96,13 @@ internal static class MassiveActivationSection
         }
         else
         {
-            var near = new HtmlTable("near-threshold", "#Layer", "Site", "Token", "#Channel", "#Value", "#Ratio", "Failed test");
-            foreach (NearThresholdRecord n in f.NearThreshold)
+            // Like the occurrences: the same entry on every calibration sequence is one row.
+            var near = new HtmlTable("near-threshold", "#Layer", "Site", "Token", "#Channel", "#Tokens", "#Max |x|", "#Max ratio", "Failed test");
+            foreach (var g in f.NearThreshold.GroupBy(n => (n.Layer, n.Site, n.Channel, n.TokenPosition, n.TokenId, n.Criterion)))
             {
+                NearThresholdRecord n = g.MaxBy(a => Math.Abs(a.Value))!;
                 near.Add(ReportCells.Int(n.Layer), Html.Escape(n.Site), ReportCells.Token(n.TokenText, n.TokenId, n.TokenPosition), ReportCells.Int(n.Channel),
-                    Html.Number(n.Value), Html.Ratio(n.Ratio), ReportCells.Badge(n.Criterion));
+                    Html.Count(g.Count()), Html.Number(n.Value), Html.Ratio(g.Any(a => a.Ratio is null) ? null : g.Max(a => a.Ratio)), ReportCells.Badge(n.Criterion));
             }
             sb.Append(near.Render(limit, "candidates"));
         }

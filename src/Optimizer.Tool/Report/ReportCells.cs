@@ -38,6 +38,10 @@ internal static class ReportCells
         return sb + $" <span class=\"sub\">{Int(first)}–{Int(last)}</span>";
     }
 
+    /// <summary><paramref name="count"/> and the noun, with an "s" unless the count is 1: <c>1 family</c> needs the plural given.</summary>
+    public static string Plural(long count, string singular, string? plural = null) =>
+        $"{Html.Count(count)} {(count == 1 ? singular : plural ?? singular + "s")}";
+
     /// <summary>A paragraph saying that a finding list is empty.</summary>
     public static string None(string text) => $"<p class=\"none\">{Html.Escape(text)}</p>";
 }

@@ -34,7 +34,7 @@ svg text { font-family: ""DejaVu Sans"", ""Liberation Sans"", Arial, sans-serif;
 svg .tick { font-size: 11px; fill: #616e7c; }
 svg .axis-title { font-size: 12px; fill: #323f4b; }
 svg .legend-label { font-size: 12px; }
-svg .mark-label { font-size: 11px; fill: #7b4a6f; }
+svg .mark-label { font-size: 11px; fill: #7b4a6f; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 svg .strip-label { font-size: 11px; fill: #323f4b; }
 .multiples { display: grid; grid-template-columns: 1fr 1fr; gap: 12px 20px; }
 .panel { border: 1px solid #e4e7eb; border-radius: 6px; padding: 8px 10px 4px; margin: 0; }
