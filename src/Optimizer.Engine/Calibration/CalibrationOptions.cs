@@ -7,10 +7,10 @@ namespace Optimizer.Engine.Calibration;
 public sealed record CalibrationOptions
 {
     /// <summary>Default <see cref="SequenceLength"/>.</summary>
-    public const int DefaultSequenceLength = 256;
+    public const int DefaultSequenceLength = 128;
 
     /// <summary>Default <see cref="Tokens"/>.</summary>
-    public const int DefaultTokens = 2048;
+    public const int DefaultTokens = 1024;
 
     /// <summary>Default <see cref="Seed"/>.</summary>
     public const ulong DefaultSeed = 42;
@@ -18,10 +18,10 @@ public sealed record CalibrationOptions
     /// <summary>Text files or folders (every <c>*.txt</c> below them, sorted); empty (default) = self-sampled text.</summary>
     public IReadOnlyList<string> Paths { get; init; } = Array.Empty<string>();
 
-    /// <summary>Tokens per sequence, BOS included (default 256; at least 2).</summary>
+    /// <summary>Tokens per sequence, BOS included (default 128; at least 2).</summary>
     public int SequenceLength { get; init; } = DefaultSequenceLength;
 
-    /// <summary>Token budget N: at most N / <see cref="SequenceLength"/> sequences (at least one) are used (default 2048).</summary>
+    /// <summary>Token budget N: at most N / <see cref="SequenceLength"/> sequences (at least one) are used (default 1024).</summary>
     public int Tokens { get; init; } = DefaultTokens;
 
     /// <summary>Self-sampling: the seed of the sampler's PRNG (default 42).</summary>
@@ -36,6 +36,13 @@ public sealed record CalibrationOptions
     /// <summary>Self-sampling: sequences generated together in one batch (default 8; ≥ 1).</summary>
     public int SampleBatchSize { get; init; } = 8;
 
+    /// <summary>
+    /// Self-sampling: tokens the model sees per sampling step (default 32; ≥ 2): the first token (BOS) and the latest
+    /// ones. Sampling has no KV cache, so this bounds its cost to about <see cref="Tokens"/> × SampleContext token
+    /// forwards.
+    /// </summary>
+    public int SampleContext { get; init; } = 32;
+
     /// <summary>Number of sequences the budget allows.</summary>
     public int SequenceBudget => Math.Max(1, Tokens / Math.Max(1, SequenceLength));
 
@@ -47,6 +54,7 @@ public sealed record CalibrationOptions
         if (!(Temperature > 0) || double.IsInfinity(Temperature)) Fail($"The sampling temperature must be a positive number, not {Temperature}.");
         if (TopK < 1) Fail($"The sampling top-k must be at least 1, not {TopK}.");
         if (SampleBatchSize < 1) Fail($"The sampling batch size must be at least 1, not {SampleBatchSize}.");
+        if (SampleContext < 2) Fail($"The sampling context must be at least 2 tokens, not {SampleContext}.");
         if (Paths.Any(string.IsNullOrWhiteSpace)) Fail("A calibration path is empty.");
     }
 

@@ -7,7 +7,9 @@ namespace Optimizer.Engine.Calibration;
 /// Default calibration: text sampled from the model itself. Each sequence starts with BOS (or, for a model without
 /// one, a token drawn uniformly from the vocabulary) and grows one token per step by temperature + top-k sampling from
 /// the logits of its last position; BOS is never drawn after position 0. Sequences are generated
-/// <see cref="CalibrationOptions.SampleBatchSize"/> at a time (one forward per step for the whole batch, no KV cache).
+/// <see cref="CalibrationOptions.SampleBatchSize"/> at a time, one forward per step for the whole batch. There is no KV
+/// cache, so each step sees a bounded window: the first token (BOS) followed by the latest
+/// <see cref="CalibrationOptions.SampleContext"/> − 1 tokens; the cost is linear in the sequence length.
 /// Sequence i draws from its own <see cref="CalibrationRandom"/> derived from (seed, i), and candidates are ordered by
 /// logit then id, so the same model, seed and options give the same tokens.
 /// </summary>
@@ -40,9 +42,10 @@ public static class SelfSampler
             for (int step = 1; step < length; step++)
             {
                 ct.ThrowIfCancellationRequested();
-                using (var prefix = tensor(Prefix(flat, batch, length, step), new long[] { batch, step }))
+                int window = Math.Min(step, options.SampleContext);
+                using (var prefix = tensor(Window(flat, batch, length, step, window), new long[] { batch, window }))
                 using (var output = model.Forward(prefix, null, 0, ct))
-                using (var last = output.select(1, step - 1).contiguous())
+                using (var last = output.select(1, window - 1).contiguous())
                 {
                     var all = last.data<float>();
                     for (int i = 0; i < batch; i++)
@@ -62,7 +65,7 @@ public static class SelfSampler
             }
         }
         var source = new CalibrationSource(CalibrationSourceKind.SelfSampled, Array.Empty<CalibrationFile>(), options.Seed,
-            new SamplingParameters(options.Temperature, options.TopK));
+            new SamplingParameters(options.Temperature, options.TopK, options.SampleContext));
         return new CalibrationSet(source, sequences, length, bosId is not null);
     }
 
@@ -96,10 +99,15 @@ public static class SelfSampler
         return ids[kept - 1];
     }
 
-    private static long[] Prefix(long[] flat, int batch, int length, int step)
+    /// <summary>Per sequence: token 0, then the <paramref name="window"/> − 1 tokens before <paramref name="step"/>.</summary>
+    private static long[] Window(long[] flat, int batch, int length, int step, int window)
     {
-        var prefix = new long[batch * step];
-        for (int i = 0; i < batch; i++) Array.Copy(flat, i * length, prefix, i * step, step);
+        var prefix = new long[batch * window];
+        for (int i = 0; i < batch; i++)
+        {
+            prefix[i * window] = flat[i * length];
+            Array.Copy(flat, i * length + step - (window - 1), prefix, i * window + 1, window - 1);
+        }
         return prefix;
     }
 

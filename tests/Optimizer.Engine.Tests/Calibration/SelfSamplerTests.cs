@@ -32,6 +32,20 @@ public sealed class SelfSamplerTests : IDisposable
     }
 
     [Fact]
+    public void TheSamplingContextBoundsWhatEachStepSees()
+    {
+        var wide = SelfSampler.Sample(_model, ByteLevelVocabulary.BosId, Small with { SampleContext = 24 });
+        var full = SelfSampler.Sample(_model, ByteLevelVocabulary.BosId, Small with { SampleContext = 1000 });
+        var narrow = SelfSampler.Sample(_model, ByteLevelVocabulary.BosId, Small with { SampleContext = 4 });
+        Assert.Equal(full.Sequences, wide.Sequences);
+        Assert.Equal(wide.Sequences.Select(s => s[..5]), narrow.Sequences.Select(s => s[..5]));
+        Assert.NotEqual(wide.TokensSha256, narrow.TokensSha256);
+        Assert.Equal(4, narrow.Source.Sampling!.Context);
+        var error = Assert.Throws<OptimizerException>(() => SelfSampler.Sample(_model, ByteLevelVocabulary.BosId, Small with { SampleContext = 1 }));
+        Assert.Equal(ErrorCodes.CalibrationOptionInvalid, error.Code);
+    }
+
+    [Fact]
     public void SequencesStartWithBosAndNeverDrawItAgain()
     {
         var set = SelfSampler.Sample(_model, ByteLevelVocabulary.BosId, Small);
@@ -46,7 +60,7 @@ public sealed class SelfSamplerTests : IDisposable
         });
         Assert.True(set.Sequences.SelectMany(s => s.Skip(1)).Distinct().Count() > 10, "sampling should produce varied tokens");
         Assert.Equal((CalibrationSourceKind.SelfSampled, "self-sampled", (ulong?)CalibrationOptions.DefaultSeed), (set.Source.Kind, set.Source.Id, set.Source.Seed));
-        Assert.Equal(new SamplingParameters(1.0, 40), set.Source.Sampling);
+        Assert.Equal(new SamplingParameters(1.0, 40, 32), set.Source.Sampling);
         Assert.Empty(set.Source.Files);
     }
 
