@@ -5,9 +5,6 @@ namespace Optimizer.Engine.Diagnostics.MassiveActivations;
 /// <summary>The effective MA thresholds of every recorded site and the ratio of an entry to its token's median.</summary>
 internal static class SiteThresholds
 {
-    /// <summary>Ratios are finite: a token median of 0 counts as 10⁻¹² × |x|, so the ratio is at most 10¹².</summary>
-    public const double MaxRatio = 1e12;
-
     public static IReadOnlyDictionary<(int, ProbeSite), SiteThreshold> Compute(ActivationStatistics statistics, MassiveActivationOptions options)
     {
         var result = new Dictionary<(int, ProbeSite), SiteThreshold>();
@@ -20,11 +17,11 @@ internal static class SiteThresholds
         return result;
     }
 
-    /// <summary>|x| / the token's median |x|, capped at <see cref="MaxRatio"/>; 0 for x = 0.</summary>
+    /// <summary>|x| / the token's median |x|: 0 for x = 0, +∞ when the median is 0 (or was not measured) and x ≠ 0.</summary>
     public static double Ratio(double magnitude, double tokenMedian)
     {
         if (!(magnitude > 0)) return 0;
-        return magnitude / Math.Max(double.IsNaN(tokenMedian) ? 0 : tokenMedian, magnitude / MaxRatio);
+        return tokenMedian > 0 ? magnitude / tokenMedian : double.PositiveInfinity;
     }
 
     /// <summary>Lower median over observed tokens of the per-token max |x|.</summary>
