@@ -38,6 +38,29 @@ public class AnalysisRunnerTests(SyntheticPresetFolders presets)
     }
 
     [Fact]
+    public void TextCalibrationFindsThePlantedMassiveActivationOnEveryBos()
+    {
+        var (folder, truth) = presets.Get("all-h256-s3");
+        string text = Path.Combine(Path.GetTempPath(), "oopt-a1-text-" + Guid.NewGuid().ToString("N") + ".txt");
+        File.WriteAllText(text, CalibrationTokens.Text);
+        try
+        {
+            var calibration = PresetAnalysis.SmallCalibration with { Paths = new[] { text } };
+            var (analysis, model) = PresetAnalysis.Run(folder, calibration: calibration);
+            using (model)
+            {
+                Assert.Equal(CalibrationSourceKind.Text, analysis.Calibration.Source.Kind);
+                Assert.Equal(4, analysis.Calibration.Sequences.Count);
+                PlantedMassiveActivationTests.AssertPlanted(analysis, truth.MassiveActivation!);
+            }
+        }
+        finally
+        {
+            File.Delete(text);
+        }
+    }
+
+    [Fact]
     public void SaturatedSitesAreRemeasuredSoNoEntryAboveTheThresholdIsMissed()
     {
         var (folder, _) = presets.Get("ma-h64-s1");
