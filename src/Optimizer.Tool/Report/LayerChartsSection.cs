@@ -59,7 +59,7 @@ internal static class LayerChartsSection
             var values = new double?[layers];
             foreach (CensusEntry row in m.Census)
             {
-                if (row.Site == site && row.Layer < layers) values[row.Layer] = value(row);
+                if (row.Site == site && row.Layer >= 0 && row.Layer < layers) values[row.Layer] = value(row);
             }
             if (values.Any(v => v.HasValue)) series.Add(new ChartSeries(site, label, color, dashed, offset, values));
         }

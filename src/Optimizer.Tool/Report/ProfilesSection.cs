@@ -23,12 +23,13 @@ internal static class ProfilesSection
             return sb.ToString();
         }
         double gammaRatio = m.Options.Gamma.Ratio;
-        var outliers = m.Profiles.ToDictionary(p => (p.Layer, p.Norm), p => Outliers(m, p, gammaRatio));
+        // By position, not by (layer, norm): a manifest with a repeated pair still renders.
+        var outliers = m.Profiles.Select(p => Outliers(m, p, gammaRatio)).ToList();
         List<int> allLayers = m.Profiles.Select(p => p.Layer).Distinct().OrderBy(l => l).ToList();
         List<int> shown = allLayers;
         if (allLayers.Count > MaxLayers)
         {
-            var interesting = allLayers.Where(l => m.Profiles.Any(p => p.Layer == l && outliers[(p.Layer, p.Norm)].Count > 0));
+            var interesting = m.Profiles.Where((p, i) => outliers[i].Count > 0).Select(p => p.Layer);
             shown = new[] { allLayers[0], allLayers[^1] }.Concat(interesting).Distinct().OrderBy(l => l).Take(MaxLayers).ToList();
         }
         sb.Append("<p class=\"legend-row\">")
@@ -43,9 +44,11 @@ internal static class ProfilesSection
                 + "the manifest has the profiles of every layer.</p>");
         }
         sb.Append("<div class=\"multiples\">");
-        foreach (NormProfile p in m.Profiles.Where(p => shown.Contains(p.Layer)))
+        for (int i = 0; i < m.Profiles.Count; i++)
         {
-            IReadOnlySet<int> marked = outliers[(p.Layer, p.Norm)];
+            NormProfile p = m.Profiles[i];
+            if (!shown.Contains(p.Layer)) continue;
+            IReadOnlySet<int> marked = outliers[i];
             string norm = p.Norm switch { "attn" => "input_layernorm", "ffn" => "post_attention_layernorm", _ => p.Norm };
             sb.Append("<figure class=\"panel\"><figcaption><b>Layer ")
               .Append(ReportCells.Int(p.Layer)).Append(" · ").Append(Html.Escape(p.Norm)).Append("</b> <span class=\"sub\">")
