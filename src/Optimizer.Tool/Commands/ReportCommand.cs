@@ -32,8 +32,8 @@ The page shows the model, calibration and thresholds; the maximum |activation| p
 of y6 (log scale); the channel profiles at the norms with the γ values; and tables of the findings. It needs no
 network and no scripts: open it in any browser.
 
-Exit codes: 0 success, 1 the manifest is missing (OOPT3002) or invalid (OOPT1090, OOPT1091), naming the file, or the page cannot
-be written, 2 usage error.
+Exit codes: 0 success; 1 the manifest is missing (OOPT3002) or invalid (OOPT1090, OOPT1091), naming the file,
+or the page cannot be written (OOPT3020, OOPT1030); 2 usage error.
 
 Examples:
   dotnet outlier-opt report tiny-llama.manifest.json -o tiny-llama.html
