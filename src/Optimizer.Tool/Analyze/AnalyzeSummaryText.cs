@@ -58,11 +58,18 @@ public static class AnalyzeSummaryText
         }
         byLayer.Write(w);
         w.WriteLine();
-        w.WriteLine("Birth sites:");
-        var births = new TextTable(">LAYER", "SITE", ">CHANNEL", ">RESIDUAL", ">POSITION", ">TOKEN", ">VALUE");
-        foreach (var b in f.Births)
-            births.AddRow(b.Layer.ToString(), b.Site, b.Channel.ToString(), b.ResidualChannel.ToString(), b.TokenPosition.ToString(), b.TokenId.ToString(), Stat(b.Value));
-        births.Write(w);
+        if (f.Births.Count == 0)
+        {
+            w.WriteLine("Birth sites: none (no MA reaches the residual stream).");
+        }
+        else
+        {
+            w.WriteLine("Birth sites:");
+            var births = new TextTable(">LAYER", "SITE", ">CHANNEL", ">RESIDUAL", ">POSITION", ">TOKEN", ">VALUE");
+            foreach (var b in f.Births)
+                births.AddRow(b.Layer.ToString(), b.Site, b.Channel.ToString(), b.ResidualChannel.ToString(), b.TokenPosition.ToString(), b.TokenId.ToString(), Stat(b.Value));
+            births.Write(w);
+        }
         w.WriteLine();
         if (f.Propagation.Count > 0)
         {
