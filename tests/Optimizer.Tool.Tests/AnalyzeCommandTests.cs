@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
@@ -160,5 +161,39 @@ public sealed class AnalyzeCommandTests : IClassFixture<AnalyzeCommandTests.Mode
         foreach (string option in new[] { "--calibration", "--calibration-tokens", "--sequence-length", "--seed", "--ma-mode", "--ma-threshold",
                      "--ma-ratio", "--co-ratio", "--gamma-ratio", "--otc-ratio", "--top-k", "--device", "--output", "--json" })
             Assert.Contains(option, result.StdOut);
+    }
+
+    [Fact]
+    public void Ctrl_c_during_the_analysis_exits_one_with_cancelled_and_writes_no_manifest()
+    {
+        using var model = TinyModel.Create(hidden: 64, layers: 4, heads: 4, kvHeads: 2, intermediate: 128);
+        string text = model.WriteText("long.txt", SampleText.Create(1_000_000));
+        string output = Path.Combine(model.Root, "cancelled.manifest.json");
+        var before = model.ListFiles();
+        using Process process = ToolProcess.Start(new[] { "analyze", model.Folder, "--calibration", text, "--sequence-length", "256",
+            "--calibration-tokens", "900000", "--batch", "1", "-o", output }, out var stdout, out var stderr);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!Read(stderr).Contains("calibrating:") && clock.Elapsed < TimeSpan.FromSeconds(90) && !process.HasExited) Thread.Sleep(50);
+            Assert.False(process.HasExited, $"The analysis ended before it could be cancelled.\n{Read(stderr)}");
+            ToolProcess.Signal(process, 2);
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(15)), "The tool did not stop within 15 s of Ctrl+C.");
+            process.WaitForExit();
+            Assert.Equal(1, process.ExitCode);
+            Assert.Contains("outlier-opt: error OOPT1099: cancelled\n", Read(stderr));
+            Assert.Equal("", Read(stdout));
+            Assert.False(File.Exists(output));
+            Assert.Equal(before, model.ListFiles());
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static string Read(StringBuilder builder)
+    {
+        lock (builder) return builder.ToString();
     }
 }
