@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh clone: fetches the public-domain evaluation corpus (Debian package),
+# installs Debian's chromium for the report screenshot test when it is missing,
 # builds the solution, runs all test projects, and prints one closing line "N passed, N failed, N skipped".
 # Extra arguments are passed to `dotnet test` (e.g. --filter "FullyQualifiedName~Formats").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/fetch-corpus.sh
+bash scripts/install-test-deps.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
