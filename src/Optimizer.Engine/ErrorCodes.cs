@@ -43,14 +43,14 @@ public static class ErrorCodes
     public const string DeviceUnavailable = "OOPT1041";
     public const string TokenOutOfRange = "OOPT1042";
     public const string DeviceInvalid = "OOPT1043";
+    public const string Cancelled = "OOPT1099";
+    public const string InternalError = "OOPT1999";
 
     // Calibration and analysis (OOPT1060-1079)
     public const string CalibrationOptionInvalid = "OOPT1060";
     public const string AnalysisOptionInvalid = "OOPT1061";
     public const string CalibrationPathMissing = "OOPT1062";
     public const string SamplingFailed = "OOPT1063";
-    public const string Cancelled = "OOPT1099";
-    public const string InternalError = "OOPT1999";
 
     // Outlier manifest (OOPT1090-1098)
     public const string ManifestInvalid = "OOPT1090";
