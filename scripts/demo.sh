@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the built-in default: fetch the held-out evaluation text, build the tool, then inspect and evaluate the
-# bundled fixture model (a 6-layer byte-level Llama this repository trained on Jane Austen's novels).
+# bundled fixture model (a 6-layer byte-level Llama this repository trained on Jane Austen's novels), then analyze its
+# outliers (manifest + HTML report under artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +12,5 @@ tool="dotnet artifacts/tool/dotnet-outlier-opt.dll"
 
 $tool inspect "$model"
 $tool eval "$model" --text .corpus/austen-heldout.txt --max-tokens "${MAX_TOKENS:-32768}" --context 256
+$tool analyze "$model" -o artifacts/austen-byte-llama.manifest.json
+$tool report artifacts/austen-byte-llama.manifest.json -o artifacts/austen-byte-llama.report.html
