@@ -111,7 +111,7 @@ public sealed class EvalCommandTests : IClassFixture<EvalCommandTests.Model>
         string path = _model.Tiny.WriteBytes("latin1.txt", bytes);
         var result = ToolProcess.Run("eval", _model.Tiny.Folder, "--text", path);
         Assert.True(result.ExitCode == 1, result.ToString());
-        Assert.StartsWith($"{path}(2,15): error OOPT1022: The text is not valid UTF-8 (byte 0xC3 at offset 26)", result.StdErr);
+        Assert.StartsWith($"{path}(2,15): error OOPT1022: The text file is not valid UTF-8 (byte 0xC3 at offset 26)", result.StdErr);
     }
 
     [Fact]

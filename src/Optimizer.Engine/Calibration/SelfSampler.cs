@@ -10,7 +10,7 @@ namespace Optimizer.Engine.Calibration;
 /// <see cref="CalibrationOptions.SampleBatchSize"/> at a time, one forward per step for the whole batch. There is no KV
 /// cache, so each step sees a bounded window: the first token (BOS) followed by the latest
 /// <see cref="CalibrationOptions.SampleContext"/> − 1 tokens; the cost is linear in the sequence length.
-/// Sequence i draws from its own <see cref="CalibrationRandom"/> derived from (seed, i), and candidates are ordered by
+/// Sequence i draws from its own <see cref="Xoshiro256StarStar"/> derived from (seed, i), and candidates are ordered by
 /// logit then id, so the same model, seed and options give the same tokens.
 /// </summary>
 public static class SelfSampler
@@ -31,11 +31,11 @@ public static class SelfSampler
         for (int first = 0; first < count; first += options.SampleBatchSize)
         {
             int batch = Math.Min(options.SampleBatchSize, count - first);
-            var random = new CalibrationRandom[batch];
+            var random = new Xoshiro256StarStar[batch];
             var flat = new long[batch * length];
             for (int i = 0; i < batch; i++)
             {
-                random[i] = new CalibrationRandom(SequenceSeed(options.Seed, first + i));
+                random[i] = new Xoshiro256StarStar(SequenceSeed(options.Seed, first + i));
                 flat[i * length] = bosId ?? random[i].NextInt(vocab);
             }
             var logits = new float[vocab];
@@ -70,7 +70,7 @@ public static class SelfSampler
     }
 
     /// <summary>Draws one token: the <paramref name="topK"/> largest finite logits (ties: smaller id first), softmax at <paramref name="temperature"/>.</summary>
-    internal static int Draw(ReadOnlySpan<float> logits, int? excluded, double temperature, int topK, CalibrationRandom random)
+    internal static int Draw(ReadOnlySpan<float> logits, int? excluded, double temperature, int topK, Xoshiro256StarStar random)
     {
         int k = Math.Min(topK, logits.Length);
         var ids = new int[k];

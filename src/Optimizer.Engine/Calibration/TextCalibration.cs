@@ -25,7 +25,7 @@ public static class TextCalibration
         var recorded = new List<CalibrationFile>();
         foreach (var (full, shown) in files)
         {
-            var (text, bytes, sha) = StrictTextReader.Read(full, shown);
+            var (text, bytes, sha) = Utf8TextFile.Read(full, shown, "calibration text");
             recorded.Add(new CalibrationFile(shown, bytes, sha));
             int[] ids = tokenizer.Encode(text, addBos: false);
             if (ids.Length < textPerSequence)
