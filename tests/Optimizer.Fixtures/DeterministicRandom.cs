@@ -1,3 +1,5 @@
+using Optimizer.Engine;
+
 namespace Optimizer.Fixtures;
 
 /// <summary>
@@ -8,19 +10,14 @@ namespace Optimizer.Fixtures;
 /// </summary>
 public sealed class DeterministicRandom
 {
-    private ulong _s0, _s1, _s2, _s3;
+    private readonly Xoshiro256StarStar _core;
     private double _spareNormal;
     private bool _hasSpare;
 
     /// <summary>A generator for <paramref name="seed"/>.</summary>
     public DeterministicRandom(ulong seed)
     {
-        ulong state = seed;
-        _s0 = SplitMix64(ref state);
-        _s1 = SplitMix64(ref state);
-        _s2 = SplitMix64(ref state);
-        _s3 = SplitMix64(ref state);
-        if ((_s0 | _s1 | _s2 | _s3) == 0) _s0 = 1; // xoshiro must not start from the all-zero state
+        _core = new Xoshiro256StarStar(seed);
     }
 
     /// <summary>
@@ -30,27 +27,16 @@ public sealed class DeterministicRandom
     public static DeterministicRandom ForStream(ulong seed, ulong stream)
     {
         ulong mixed = seed;
-        ulong a = SplitMix64(ref mixed);
+        ulong a = Xoshiro256StarStar.SplitMix64(ref mixed);
         mixed = a ^ (stream * 0xD1B54A32D192ED03UL + 0x8CB92BA72F3D8DD7UL);
-        return new DeterministicRandom(SplitMix64(ref mixed));
+        return new DeterministicRandom(Xoshiro256StarStar.SplitMix64(ref mixed));
     }
 
     /// <summary>The next 64 random bits.</summary>
-    public ulong NextUInt64()
-    {
-        ulong result = RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0;
-        _s3 ^= _s1;
-        _s1 ^= _s2;
-        _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = RotateLeft(_s3, 45);
-        return result;
-    }
+    public ulong NextUInt64() => _core.NextUInt64();
 
     /// <summary>A uniform double in [0, 1) with 53 random bits.</summary>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    public double NextDouble() => _core.NextDouble();
 
     /// <summary>A uniform integer in [0, <paramref name="exclusiveMax"/>), without modulo bias.</summary>
     public int NextInt(int exclusiveMax)
@@ -89,14 +75,4 @@ public sealed class DeterministicRandom
     {
         for (int i = 0; i < target.Length; i++) target[i] = std * NextNormal();
     }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
 }

@@ -89,7 +89,7 @@ public sealed class SelfSamplerTests : IDisposable
     public void DrawHonoursTopKTemperatureAndExclusion()
     {
         float[] logits = { 1f, 5f, 3f, 5f, float.NaN, 2f };
-        var random = new CalibrationRandom(3);
+        var random = new Xoshiro256StarStar(3);
         // top-1: the largest logit, ties to the smaller id.
         for (int i = 0; i < 20; i++) Assert.Equal(1, SelfSampler.Draw(logits, null, 1.0, 1, random));
         Assert.Equal(3, SelfSampler.Draw(logits, 1, 1.0, 1, random));
@@ -104,13 +104,13 @@ public sealed class SelfSamplerTests : IDisposable
     [Fact]
     public void TheRandomGeneratorIsSeededAndUniform()
     {
-        var a = new CalibrationRandom(42);
-        var b = new CalibrationRandom(42);
+        var a = new Xoshiro256StarStar(42);
+        var b = new Xoshiro256StarStar(42);
         var values = Enumerable.Range(0, 10_000).Select(_ => a.NextDouble()).ToArray();
         Assert.Equal(values, Enumerable.Range(0, 10_000).Select(_ => b.NextDouble()));
         Assert.All(values, v => Assert.InRange(v, 0.0, 1.0 - 1e-17));
         Assert.InRange(values.Average(), 0.48, 0.52);
-        Assert.NotEqual(new CalibrationRandom(43).NextUInt64(), new CalibrationRandom(42).NextUInt64());
+        Assert.NotEqual(new Xoshiro256StarStar(43).NextUInt64(), new Xoshiro256StarStar(42).NextUInt64());
     }
 
     private sealed class SyncProgress(Action<SamplingProgress> report) : IProgress<SamplingProgress>
