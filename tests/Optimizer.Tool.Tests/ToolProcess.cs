@@ -39,10 +39,16 @@ public static class ToolProcess
         return new ToolResult(process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed);
     }
 
+    private const string EnvPath = "/usr/bin/env";
+
     /// <summary>Starts the tool; stdout and stderr are collected into the builders as they arrive.</summary>
     public static Process Start(string[] args, out StringBuilder stdout, out StringBuilder stderr)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        // A test run started in the background by a non-interactive shell (as CI may start it) inherits SIGINT and SIGQUIT
+        // as ignored, and the .NET runtime rightly keeps an inherited SIG_IGN: Ctrl+C tests would then measure the shell,
+        // not the tool. Start the tool as a terminal would, with those signals at their default disposition.
+        bool resetSignals = File.Exists(EnvPath);
+        var info = new ProcessStartInfo(resetSignals ? EnvPath : DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -51,6 +57,11 @@ public static class ToolProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (resetSignals)
+        {
+            info.ArgumentList.Add("--default-signal=INT,QUIT");
+            info.ArgumentList.Add(DotnetHost());
+        }
         info.ArgumentList.Add(DllPath);
         foreach (string a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
