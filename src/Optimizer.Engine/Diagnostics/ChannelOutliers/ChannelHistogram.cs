@@ -126,28 +126,16 @@ public sealed class ChannelHistogram
         TokenCount += n;
     }
 
-    private static double Quantile(ReadOnlySpan<int> counts, long total, double q)
+    private static double Quantile<T>(ReadOnlySpan<T> counts, long total, double q) where T : System.Numerics.IBinaryInteger<T>
     {
         if (total == 0) return double.NaN;
         long rank = Math.Max(1, (long)Math.Ceiling(q * total));
         long seen = 0;
         for (int b = 0; b < counts.Length; b++)
         {
-            if (seen + counts[b] >= rank) return Interpolate(b, rank - seen, counts[b]);
-            seen += counts[b];
-        }
-        return double.PositiveInfinity;
-    }
-
-    private static double Quantile(ReadOnlySpan<long> counts, long total, double q)
-    {
-        if (total == 0) return double.NaN;
-        long rank = Math.Max(1, (long)Math.Ceiling(q * total));
-        long seen = 0;
-        for (int b = 0; b < counts.Length; b++)
-        {
-            if (seen + counts[b] >= rank) return Interpolate(b, rank - seen, counts[b]);
-            seen += counts[b];
+            long count = long.CreateChecked(counts[b]);
+            if (seen + count >= rank) return Interpolate(b, rank - seen, count);
+            seen += count;
         }
         return double.PositiveInfinity;
     }
