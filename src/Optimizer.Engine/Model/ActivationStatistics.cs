@@ -32,10 +32,7 @@ public sealed class ActivationStatistics : IActivationProbe
     /// <inheritdoc />
     public void Observe(in ProbeContext context, Tensor activation)
     {
-        ArgumentNullException.ThrowIfNull(activation);
-        if (activation.dim() != 2 || activation.shape[0] != context.Rows)
-            throw new ArgumentException($"Expected an activation [{context.Rows}, C], got [{string.Join(", ", activation.shape)}].", nameof(activation));
-        int channels = checked((int)activation.shape[1]);
+        int channels = context.ChannelsOf(activation);
         var key = (context.Layer, context.Site);
         if (!_sites.TryGetValue(key, out var stats))
         {

@@ -38,6 +38,17 @@ public readonly struct ProbeContext
     /// <summary>Number of activation rows (B*T).</summary>
     public int Rows => BatchSize * SequenceLength;
 
+    /// <summary>
+    /// Checks that <paramref name="activation"/> is [<see cref="Rows"/>, C] as the probe contract promises and returns C.
+    /// </summary>
+    public int ChannelsOf(TorchSharp.torch.Tensor activation)
+    {
+        ArgumentNullException.ThrowIfNull(activation);
+        if (activation.dim() != 2 || activation.shape[0] != Rows)
+            throw new ArgumentException($"Expected an activation [{Rows}, C], got [{string.Join(", ", activation.shape)}].", nameof(activation));
+        return checked((int)activation.shape[1]);
+    }
+
     /// <summary>Global stream index of activation row <paramref name="row"/>.</summary>
     public long TokenIndex(int row) => FirstTokenIndex + row;
 

@@ -56,10 +56,7 @@ public sealed class ChannelMagnitudes : IActivationProbe
     /// <inheritdoc />
     public void Observe(in ProbeContext context, Tensor activation)
     {
-        ArgumentNullException.ThrowIfNull(activation);
-        if (activation.dim() != 2 || activation.shape[0] != context.Rows)
-            throw new ArgumentException($"Expected an activation [{context.Rows}, C], got [{string.Join(", ", activation.shape)}].", nameof(activation));
-        int channels = checked((int)activation.shape[1]);
+        int channels = context.ChannelsOf(activation);
         var key = (context.Layer, context.Site);
         if (!_histograms.TryGetValue(key, out var histogram))
         {
