@@ -13,14 +13,33 @@ public sealed class ModelFolder : IDisposable
     private static readonly string[] TokenizerFiles = { ByteLevelBpeLoader.FileName, SentencePieceLoader.FileName, "tokenizer_config.json" };
 
     private readonly Lazy<ModelTokenizer> _tokenizer;
+    private readonly bool _ownsWeights;
 
     private ModelFolder(string path, ModelConfig config, ITensorSource weights)
+        : this(path, config, weights, new Lazy<ModelTokenizer>(() => ModelTokenizer.Load(path, config)), ListFiles(path, weights), ownsWeights: true)
+    {
+    }
+
+    /// <summary>
+    /// A model read from something other than a Hugging Face folder (e.g. a GGUF file): <paramref name="path"/> is the
+    /// folder that holds it, <paramref name="files"/> the files it was read from (relative to that folder), and
+    /// <paramref name="tokenizer"/> builds its tokenizer on first use. The new instance owns and disposes
+    /// <paramref name="weights"/>.
+    /// </summary>
+    public ModelFolder(string path, ModelConfig config, ITensorSource weights, Func<ModelTokenizer> tokenizer, IReadOnlyList<ModelFileEntry> files)
+        : this(path, config, weights, new Lazy<ModelTokenizer>(tokenizer ?? throw new ArgumentNullException(nameof(tokenizer))), files, ownsWeights: true)
+    {
+    }
+
+    private ModelFolder(string path, ModelConfig config, ITensorSource weights, Lazy<ModelTokenizer> tokenizer,
+        IReadOnlyList<ModelFileEntry> files, bool ownsWeights)
     {
         Path = path;
         Config = config;
         Weights = weights;
-        _tokenizer = new Lazy<ModelTokenizer>(() => ModelTokenizer.Load(path, config));
-        Files = ListFiles(path, weights);
+        _tokenizer = tokenizer;
+        _ownsWeights = ownsWeights;
+        Files = files;
         ParameterCount = weights.Tensors.Aggregate(0L, (sum, t) => checked(sum + t.ElementCount));
         TensorDTypes = weights.Tensors
             .GroupBy(t => t.DType)
@@ -125,6 +144,20 @@ public sealed class ModelFolder : IDisposable
         return names.Select(n => new ModelFileEntry(n, new FileInfo(System.IO.Path.Combine(folder, n)).Length)).ToList();
     }
 
-    /// <summary>Unmaps the weights.</summary>
-    public void Dispose() => Weights.Dispose();
+    /// <summary>
+    /// The same model (path, config, tokenizer, files) seen through other weights, e.g. a transformed or fake-quantized
+    /// view of <see cref="Weights"/>. The view does not own <paramref name="weights"/>: disposing it disposes nothing,
+    /// and this instance must outlive it.
+    /// </summary>
+    public ModelFolder WithWeights(ITensorSource weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return new ModelFolder(Path, Config, weights, _tokenizer, Files, ownsWeights: false);
+    }
+
+    /// <summary>Unmaps the weights (unless this is a <see cref="WithWeights"/> view).</summary>
+    public void Dispose()
+    {
+        if (_ownsWeights) Weights.Dispose();
+    }
 }
