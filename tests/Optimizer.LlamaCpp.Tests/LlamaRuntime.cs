@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Optimizer.LlamaCpp.Tests;
+
+/// <summary>
+/// The llama.cpp native runtime, loaded once per test process. llama.cpp's own log output is kept in memory (the last
+/// lines are available through <see cref="RecentLog"/> for failure messages) instead of being printed to the console.
+/// The native library loads lazily on first use; <see cref="EnsureLoaded"/> forces that load, so APIs that do not load
+/// a model first (e.g. <c>LLamaQuantizer.Quantize</c>, which otherwise fails with <c>DllNotFoundException: llama</c>)
+/// work in any test order.
+/// </summary>
+public static class LlamaRuntime
+{
+    private const int LogLines = 200;
+    private static readonly object Gate = new();
+    private static readonly ConcurrentQueue<string> Log = new();
+    private static bool _loaded;
+
+    /// <summary>Routes llama.cpp's log into memory and loads the native library (once).</summary>
+    public static void EnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (_loaded) return;
+            NativeLibraryConfig.All.WithLogCallback(OnLog);
+            NativeApi.llama_empty_call();
+            _loaded = true;
+        }
+    }
+
+    /// <summary>The last lines llama.cpp logged (newest last), for assertion messages.</summary>
+    public static string RecentLog() => string.Join("", Log);
+
+    /// <summary>Loads a GGUF model on the CPU with the given context size (and a batch of the same size).</summary>
+    public static LLamaWeights LoadModel(string path, uint contextSize, out ModelParams parameters)
+    {
+        EnsureLoaded();
+        parameters = new ModelParams(path)
+        {
+            ContextSize = contextSize,
+            BatchSize = contextSize,
+            UBatchSize = contextSize,
+            GpuLayerCount = 0,
+            Threads = Math.Max(1, Math.Min(2, Environment.ProcessorCount)),
+            BatchThreads = Math.Max(1, Math.Min(2, Environment.ProcessorCount)),
+        };
+        try
+        {
+            return LLamaWeights.LoadFromFile(parameters);
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"llama.cpp could not load {path}: {ex.Message}\nllama.cpp log:\n{RecentLog()}", ex);
+        }
+    }
+
+    private static void OnLog(LLamaLogLevel level, string message)
+    {
+        Log.Enqueue($"[{level}] {message}");
+        while (Log.Count > LogLines && Log.TryDequeue(out _))
+        {
+        }
+    }
+}
