@@ -52,6 +52,18 @@ public static class ErrorCodes
     public const string CalibrationPathMissing = "OOPT1062";
     public const string SamplingFailed = "OOPT1063";
 
+    // optimize pipeline (OOPT1150-1169)
+    /// <summary>An optimize option has a bad value (engine-side validation).</summary>
+    public const string OptimizeOptionInvalid = "OOPT1150";
+    /// <summary>The optimize output folder or output name cannot be used.</summary>
+    public const string OptimizeOutputInvalid = "OOPT1151";
+    /// <summary>An exact transform changed the logits by more than the verification tolerance.</summary>
+    public const string TransformVerificationFailed = "OOPT1152";
+    /// <summary>The quality gate failed (perplexity increase or KL divergence above its limit).</summary>
+    public const string QualityGateFailed = "OOPT1160";
+    /// <summary>The estimated peak memory exceeds --max-memory.</summary>
+    public const string MemoryBudgetExceeded = "OOPT1165";
+
     // Outlier manifest (OOPT1090-1098)
     public const string ManifestInvalid = "OOPT1090";
     public const string ManifestSchemaUnsupported = "OOPT1091";
@@ -67,6 +79,18 @@ public static class ErrorCodes
     // analyze options (OOPT3010-3019)
     public const string AnalyzeSequenceTooLong = "OOPT3010";
     public const string AnalyzeTokensTooFew = "OOPT3011";
+
+    // optimize command (OOPT3030-3039)
+    /// <summary>The options file is not valid JSON or not a JSON object.</summary>
+    public const string OptionsFileInvalid = "OOPT3030";
+    /// <summary>The options file has a key that is not an optimize option.</summary>
+    public const string OptionsFileUnknownKey = "OOPT3031";
+    /// <summary>An options-file value has the wrong type or a bad value.</summary>
+    public const string OptionsFileBadValue = "OOPT3032";
+    /// <summary>The options file does not exist or cannot be read.</summary>
+    public const string OptionsFileUnreadable = "OOPT3033";
+    /// <summary>--options-file was combined with command-line model options, or a required option is missing.</summary>
+    public const string OptimizeArgumentsConflict = "OOPT3034";
 
     // report command (OOPT3020-3029); an invalid manifest is OOPT1090/OOPT1091 from the shared manifest reader
     /// <summary>The report's output path names the manifest itself or a folder.</summary>
