@@ -52,6 +52,28 @@ public static class ErrorCodes
     public const string CalibrationPathMissing = "OOPT1062";
     public const string SamplingFailed = "OOPT1063";
 
+    // GGUF (OOPT1110-1129)
+    /// <summary>The GGUF file ends before a header field, metadata value, tensor info or tensor's data.</summary>
+    public const string GgufTruncated = "OOPT1110";
+    /// <summary>The file does not start with the GGUF magic.</summary>
+    public const string GgufMagicInvalid = "OOPT1111";
+    /// <summary>The GGUF version is not 2 or 3.</summary>
+    public const string GgufVersionUnsupported = "OOPT1112";
+    /// <summary>A metadata key or value is malformed (type, string, bool, count, duplicate key, alignment).</summary>
+    public const string GgufMetadataInvalid = "OOPT1113";
+    /// <summary>A tensor info is malformed (name, dimensions, type, duplicate name).</summary>
+    public const string GgufTensorInfoInvalid = "OOPT1114";
+    /// <summary>A tensor's data offset is misaligned, overlaps another tensor or lies beyond the file.</summary>
+    public const string GgufOffsetsInvalid = "OOPT1115";
+    /// <summary>A GGUF tensor's type cannot be read as model weights.</summary>
+    public const string GgufTensorTypeUnsupported = "OOPT1116";
+    /// <summary>A GGUF file's metadata or tensors do not describe a supported Llama-family model.</summary>
+    public const string GgufModelInvalid = "OOPT1117";
+    /// <summary>A GGUF export got inconsistent input (a tensor producer wrote the wrong byte count, a tensor cannot be stored in its type).</summary>
+    public const string GgufExportInvalid = "OOPT1118";
+    /// <summary>The model's tokenizer cannot be written as GGUF tokenizer metadata, or GGUF tokenizer metadata cannot be read.</summary>
+    public const string GgufTokenizerUnsupported = "OOPT1119";
+
     // optimize pipeline (OOPT1150-1169)
     /// <summary>An optimize option has a bad value (engine-side validation).</summary>
     public const string OptimizeOptionInvalid = "OOPT1150";
