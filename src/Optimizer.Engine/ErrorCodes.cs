@@ -74,6 +74,14 @@ public static class ErrorCodes
     /// <summary>The model's tokenizer cannot be written as GGUF tokenizer metadata, or GGUF tokenizer metadata cannot be read.</summary>
     public const string GgufTokenizerUnsupported = "OOPT1119";
 
+    // transforms (OOPT1130-1139)
+    /// <summary>A mitigation list names an unknown mitigation, is empty, or combines none with others.</summary>
+    public const string MitigationListInvalid = "OOPT1130";
+    /// <summary>A transform option (γ target, SmoothQuant α, TMA target, clamp τ) is out of range.</summary>
+    public const string TransformOptionInvalid = "OOPT1131";
+    /// <summary>A transform plan does not fit the model it is applied to (layer count, widths, tensor types).</summary>
+    public const string TransformPlanMismatch = "OOPT1132";
+
     // optimize pipeline (OOPT1150-1169)
     /// <summary>An optimize option has a bad value (engine-side validation).</summary>
     public const string OptimizeOptionInvalid = "OOPT1150";
