@@ -82,6 +82,12 @@ public static class ErrorCodes
     /// <summary>A transform plan does not fit the model it is applied to (layer count, widths, tensor types).</summary>
     public const string TransformPlanMismatch = "OOPT1132";
 
+    // evaluation (OOPT1140-1149)
+    /// <summary>Activation quantization settings are invalid (bits, mode, missing or mismatched static scales, non-finite range).</summary>
+    public const string ActivationQuantizationInvalid = "OOPT1140";
+    /// <summary>Models compared with each other do not share a vocabulary.</summary>
+    public const string ModelsNotComparable = "OOPT1141";
+
     // optimize pipeline (OOPT1150-1169)
     /// <summary>An optimize option has a bad value (engine-side validation).</summary>
     public const string OptimizeOptionInvalid = "OOPT1150";
@@ -121,6 +127,14 @@ public static class ErrorCodes
     public const string OptionsFileUnreadable = "OOPT3033";
     /// <summary>--options-file was combined with command-line model options, or a required option is missing.</summary>
     public const string OptimizeArgumentsConflict = "OOPT3034";
+
+    // eval command (OOPT3040-3049)
+    /// <summary>--activation-quant names an unknown scheme or is empty.</summary>
+    public const string EvalActivationQuantInvalid = "OOPT3040";
+    /// <summary>The --compare model does not tokenize the text like the model (vocabulary, BOS or token ids differ).</summary>
+    public const string EvalCompareIncompatible = "OOPT3041";
+    /// <summary>eval options that only make sense together were given alone (calibration options without a static scheme).</summary>
+    public const string EvalOptionsConflict = "OOPT3042";
 
     // report command (OOPT3020-3029); an invalid manifest is OOPT1090/OOPT1091 from the shared manifest reader
     /// <summary>The report's output path names the manifest itself or a folder.</summary>
