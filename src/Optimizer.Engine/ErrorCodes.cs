@@ -100,6 +100,20 @@ public static class ErrorCodes
     /// <summary>The estimated peak memory exceeds --max-memory.</summary>
     public const string MemoryBudgetExceeded = "OOPT1165";
 
+    // safetensors export and int8/int4 weights (OOPT1170-1179)
+    /// <summary>Export options are invalid (weight format, float or scale type, group size, shard size).</summary>
+    public const string HfExportOptionInvalid = "OOPT1170";
+    /// <summary>A tensor to be quantized to int8/int4 holds NaN or an infinity.</summary>
+    public const string IntQuantNonFinite = "OOPT1171";
+    /// <summary>A quantization scale does not fit the scale type (F16 overflows); F32 scales are needed.</summary>
+    public const string IntQuantScaleOverflow = "OOPT1172";
+    /// <summary>A tensor cannot be stored in the chosen int layout (int4 needs an even input dimension).</summary>
+    public const string IntQuantShapeUnsupported = "OOPT1173";
+    /// <summary>The export's output folder cannot be used (it is the input model's folder, or an existing file).</summary>
+    public const string HfExportOutputInvalid = "OOPT1174";
+    /// <summary>An int8/int4 checkpoint's quantization_config or tensors do not follow docs/safetensors-int.md.</summary>
+    public const string IntCheckpointInvalid = "OOPT1175";
+
     // Outlier manifest (OOPT1090-1098)
     public const string ManifestInvalid = "OOPT1090";
     public const string ManifestSchemaUnsupported = "OOPT1091";
