@@ -52,6 +52,12 @@ public static class ErrorCodes
     public const string CalibrationPathMissing = "OOPT1062";
     public const string SamplingFailed = "OOPT1063";
 
+    // GGUF quantization (OOPT1100-1109)
+    /// <summary>A quantization recipe text names an unknown type or tensor kind, or is malformed.</summary>
+    public const string QuantizationRecipeInvalid = "OOPT1100";
+    /// <summary>Quantizer input or output sizes are not whole blocks of the type, or do not match each other.</summary>
+    public const string QuantizationShapeInvalid = "OOPT1101";
+
     // GGUF (OOPT1110-1129)
     /// <summary>The GGUF file ends before a header field, metadata value, tensor info or tensor's data.</summary>
     public const string GgufTruncated = "OOPT1110";

@@ -1,0 +1,191 @@
+namespace Optimizer.Engine.Quantization;
+
+/// <summary>
+/// The scalar helpers of ggml's k-quants (ggml-quants.c), in the same float32 operation order so that the chosen
+/// scales and codes are bit-identical: <c>nearest_int</c>, <c>make_qkx2_quants</c> (Q4_K), <c>make_qx_quants</c> with
+/// rmse_type 1 and no importance weights (Q6_K), and <c>get_scale_min_k4</c>.
+/// </summary>
+internal static class KQuantMath
+{
+    /// <summary>ggml's <c>GROUP_MAX_EPS</c>: a group whose largest magnitude is below it is all zero.</summary>
+    public const float GroupMaxEps = 1e-15f;
+
+    /// <summary>
+    /// <c>nearest_int</c>: adds 1.5·2^23 so the float's low mantissa bits hold the rounded integer (round half to
+    /// even); valid for |x| ≤ 4194303.
+    /// </summary>
+    public static int NearestInt(float value)
+    {
+        float shifted = value + 12582912f;
+        int bits = BitConverter.SingleToInt32Bits(shifted);
+        return (bits & 0x007FFFFF) - 0x00400000;
+    }
+
+    /// <summary>
+    /// <c>make_qkx2_quants</c> with <c>use_mad = false</c>: an asymmetric (scale, min) fit of <paramref name="x"/> to codes
+    /// 0..<paramref name="nmax"/> under weights, searching <paramref name="nstep"/>+1 scale candidates. Returns the scale;
+    /// <paramref name="theMin"/> receives −min (≥ 0).
+    /// </summary>
+    public static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l,
+        out float theMin, Span<byte> laux, float rmin, float rdelta, int nstep)
+    {
+        int n = x.Length;
+        float min = x[0];
+        float max = x[0];
+        float sumW = weights[0];
+        float sumX = sumW * x[0];
+        for (int i = 1; i < n; i++)
+        {
+            if (x[i] < min) min = x[i];
+            if (x[i] > max) max = x[i];
+            float w = weights[i];
+            sumW += w;
+            sumX += w * x[i];
+        }
+        if (min > 0) min = 0;
+        if (max == min)
+        {
+            l[..n].Clear();
+            theMin = -min;
+            return 0f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int li = NearestInt(iscale * (x[i] - min));
+            l[i] = (byte)Math.Max(0, Math.Min(nmax, li));
+            float diff = scale * l[i] + min - x[i];
+            diff *= diff;
+            bestError += weights[i] * diff;
+        }
+        if (nstep < 1)
+        {
+            theMin = -min;
+            return scale;
+        }
+        for (int step = 0; step <= nstep; step++)
+        {
+            iscale = (rmin + rdelta * step + nmax) / (max - min);
+            float sumL = 0, sumL2 = 0, sumXL = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int li = NearestInt(iscale * (x[i] - min));
+                li = Math.Max(0, Math.Min(nmax, li));
+                laux[i] = (byte)li;
+                float w = weights[i];
+                sumL += w * li;
+                sumL2 += w * li * li;
+                sumXL += w * li * x[i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0)
+            {
+                float thisScale = (sumW * sumXL - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+                if (thisMin > 0)
+                {
+                    thisMin = 0;
+                    thisScale = sumXL / sumL2;
+                }
+                float curError = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    float diff = thisScale * laux[i] + thisMin - x[i];
+                    diff *= diff;
+                    curError += weights[i] * diff;
+                }
+                if (curError < bestError)
+                {
+                    laux[..n].CopyTo(l);
+                    bestError = curError;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        theMin = -min;
+        return scale;
+    }
+
+    /// <summary>
+    /// <c>make_qx_quants(n, nmax, x, L, rmse_type = 1, qw = NULL)</c>: a symmetric fit to codes −nmax..nmax−1 (stored
+    /// offset by nmax) weighted by x², trying 18 scale candidates around −nmax/max. Returns the scale.
+    /// </summary>
+    public static float MakeQxQuants(int nmax, ReadOnlySpan<float> x, Span<sbyte> l)
+    {
+        int n = x.Length;
+        float max = 0;
+        float amax = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float ax = MathF.Abs(x[i]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = x[i];
+            }
+        }
+        if (amax < GroupMaxEps)
+        {
+            l[..n].Clear();
+            return 0f;
+        }
+        float iscale = -nmax / max;
+        float sumlx = 0;
+        float suml2 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int li = NearestInt(iscale * x[i]);
+            li = Math.Max(-nmax, Math.Min(nmax - 1, li));
+            l[i] = (sbyte)(li + nmax);
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * li;
+            suml2 += w * li * li;
+        }
+        float scale = suml2 != 0 ? sumlx / suml2 : 0f;
+        float best = scale * sumlx;
+        for (int step = -9; step <= 9; step++)
+        {
+            if (step == 0)
+                continue;
+            iscale = -(nmax + 0.1f * step) / max;
+            sumlx = suml2 = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int li = NearestInt(iscale * x[i]);
+                li = Math.Max(-nmax, Math.Min(nmax - 1, li));
+                float w = x[i] * x[i];
+                sumlx += w * x[i] * li;
+                suml2 += w * li * li;
+            }
+            if (suml2 > 0 && sumlx * sumlx > best * suml2)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    int li = NearestInt(iscale * x[i]);
+                    l[i] = (sbyte)(nmax + Math.Max(-nmax, Math.Min(nmax - 1, li)));
+                }
+                scale = sumlx / suml2;
+                best = scale * sumlx;
+            }
+        }
+        return scale;
+    }
+
+    /// <summary><c>get_scale_min_k4</c>: the 6-bit scale and min of sub-block <paramref name="j"/> from the 12 packed bytes.</summary>
+    public static void GetScaleMinK4(int j, ReadOnlySpan<byte> q, out byte d, out byte m)
+    {
+        if (j < 4)
+        {
+            d = (byte)(q[j] & 63);
+            m = (byte)(q[j + 4] & 63);
+        }
+        else
+        {
+            d = (byte)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+            m = (byte)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+        }
+    }
+}
