@@ -21,8 +21,7 @@ public sealed class PerplexityEvaluator
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _options = options ?? new PerplexityOptions();
-        if (_options.Context < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.Context, "Context must be at least 1 token.");
-        if (_options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.BatchSize, "BatchSize must be at least 1.");
+        EvalWindows.Validate(_options);
     }
 
     /// <summary>The BOS id that prefixes each window, or null when windows are not prefixed.</summary>
@@ -32,63 +31,33 @@ public sealed class PerplexityEvaluator
     public PerplexityResult Evaluate(IReadOnlyList<int> tokens, IProgress<EvalProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        int? bos = Bos;
-        var windows = new List<int[]>();
-        for (int start = 0; start < tokens.Count; start += _options.Context)
-        {
-            int count = Math.Min(_options.Context, tokens.Count - start);
-            if (bos is null && count < 2) break; // a single token with no BOS has nothing to predict
-            int offset = bos is null ? 0 : 1;
-            var window = new int[count + offset];
-            if (bos is int b) window[0] = b;
-            for (int i = 0; i < count; i++) window[offset + i] = tokens[start + i];
-            windows.Add(window);
-        }
-        if (windows.Count == 0)
-            throw new OptimizerException(ErrorCodes.TextTooShort,
-                $"The evaluation text has {tokens.Count} token(s); at least {(bos is null ? 2 : 1)} are needed to score one.");
+        EvalWindows windows = EvalWindows.Build(tokens, _options.Context, Bos);
+        int total = windows.Inputs.Count;
 
         var watch = Stopwatch.StartNew();
         double nllSum = 0;
         long scored = 0;
-        int done = 0;
-        while (done < windows.Count)
+        foreach (var (start, count) in windows.Batches(_options.BatchSize))
         {
             ct.ThrowIfCancellationRequested();
-            int length = windows[done].Length;
-            int take = 1;
-            while (take < _options.BatchSize && done + take < windows.Count && windows[done + take].Length == length) take++;
-            var batch = windows.GetRange(done, take);
-            using (Tensor ids = ToTensor(batch))
+            using (Tensor ids = windows.ToTensor(start, count))
             using (Tensor nll = _model.TokenNll(ids, ct))
             {
                 float[] values = nll.data<float>().ToArray();
                 foreach (float v in values) nllSum += v;
                 scored += values.Length;
             }
-            done += take;
-            progress?.Report(new EvalProgress(done, windows.Count, scored, watch.Elapsed));
+            progress?.Report(new EvalProgress(start + count, total, scored, watch.Elapsed));
         }
         watch.Stop();
         double seconds = watch.Elapsed.TotalSeconds;
         return new PerplexityResult
         {
             TokensScored = scored,
-            Windows = windows.Count,
+            Windows = total,
             MeanNll = nllSum / scored,
             TokensPerSecond = seconds > 0 ? scored / seconds : double.PositiveInfinity,
             Elapsed = watch.Elapsed,
         };
-    }
-
-    private static Tensor ToTensor(List<int[]> batch)
-    {
-        int length = batch[0].Length;
-        var flat = new long[batch.Count * length];
-        for (int b = 0; b < batch.Count; b++)
-        {
-            for (int t = 0; t < length; t++) flat[b * length + t] = batch[b][t];
-        }
-        return tensor(flat, new long[] { batch.Count, length });
     }
 }

@@ -1,3 +1,4 @@
+using Optimizer.Engine.Evaluation;
 using Optimizer.Engine.Formats;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -6,12 +7,15 @@ namespace Optimizer.Engine.Model;
 
 /// <summary>
 /// The attention sub-block of a Llama decoder layer: pre-norm, q/k/v projections (optional bias), RoPE, grouped-query
-/// causal attention, o_proj (optional bias) and the residual add. Emits the <c>attn.*</c> probe sites.
+/// causal attention, o_proj (optional bias) and the residual add. Emits the <c>attn.*</c> probe sites. With an
+/// <see cref="ActivationQuantization"/>, the inputs of q/k/v_proj (<c>attn.y2</c>) and o_proj (<c>attn.out</c>) are fake
+/// quantized after the probes saw them.
 /// </summary>
 internal static class AttentionBlock
 {
     /// <summary>Returns <c>y1 = x + o_proj(attention(norm(x)))</c> for the residual stream <paramref name="x"/> [B, T, C].</summary>
-    public static Tensor Forward(Tensor x, LayerWeights w, ModelConfig config, RotaryEmbedding rope, in ProbeDispatch probes)
+    public static Tensor Forward(Tensor x, LayerWeights w, ModelConfig config, RotaryEmbedding rope, in ProbeDispatch probes,
+        ActivationQuantization? quantization)
     {
         long batch = x.shape[0], length = x.shape[1];
         int heads = config.NumAttentionHeads, kvHeads = config.KeyValueHeads, headDim = config.HeadDim;
@@ -23,9 +27,11 @@ internal static class AttentionBlock
         normalized.Dispose();
         probes.Emit(ProbeSite.AttnY2, y2);
 
-        Tensor q = F.linear(y2, w.Q, w.QBias);
-        Tensor k = F.linear(y2, w.K, w.KBias);
-        Tensor v = F.linear(y2, w.V, w.VBias);
+        Tensor input = ActivationFakeQuantizer.Apply(y2, quantization, w.Layer, ProbeSite.AttnY2);
+        Tensor q = F.linear(input, w.Q, w.QBias);
+        Tensor k = F.linear(input, w.K, w.KBias);
+        Tensor v = F.linear(input, w.V, w.VBias);
+        if (!ReferenceEquals(input, y2)) input.Dispose();
         y2.Dispose();
         probes.Emit(ProbeSite.AttnQ, q);
         probes.Emit(ProbeSite.AttnK, k);
@@ -46,7 +52,9 @@ internal static class AttentionBlock
         attended.Dispose();
         probes.Emit(ProbeSite.AttnOut, merged);
 
-        Tensor o = F.linear(merged, w.O, w.OBias);
+        Tensor oInput = ActivationFakeQuantizer.Apply(merged, quantization, w.Layer, ProbeSite.AttnOut);
+        Tensor o = F.linear(oInput, w.O, w.OBias);
+        if (!ReferenceEquals(oInput, merged)) oInput.Dispose();
         merged.Dispose();
         probes.Emit(ProbeSite.AttnO, o);
         Tensor y1 = x + o;

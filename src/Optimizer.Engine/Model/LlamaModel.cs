@@ -58,6 +58,7 @@ public sealed class LlamaModel : IDisposable
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(options);
         config.Validate("config.json");
+        options.ActivationQuantization?.Validate(config.NumHiddenLayers);
         Device device = DeviceSelector.Resolve(options.Device);
         WeightLoader.ValidateAll(weights, config);
 
@@ -140,6 +141,24 @@ public sealed class LlamaModel : IDisposable
         return TensorMoves.MoveTo(nll, ScalarType.Float32, CPU).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The final-norm hidden states [B, T, C] float32 on the model's device, in the caller's dispose scope (for callers
+    /// that apply the head in chunks with <see cref="HeadLogits"/>). Runs without autograd.
+    /// </summary>
+    internal Tensor FinalHidden(Tensor inputIds, CancellationToken ct)
+    {
+        using var noGrad = no_grad();
+        return Hidden(inputIds, null, 0, ct);
+    }
+
+    /// <summary>Logits of hidden states [..., C] (as from <see cref="FinalHidden"/>), on the model's device.</summary>
+    internal Tensor HeadLogits(Tensor hidden)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var noGrad = no_grad();
+        return F.linear(hidden, _head);
+    }
+
     /// <summary>Embedding, every decoder layer and the final norm: [B, T, C] float32 on the device (in the caller's scope).</summary>
     private Tensor Hidden(Tensor inputIds, IActivationProbe? probe, long firstTokenIndex, CancellationToken ct)
     {
@@ -150,6 +169,7 @@ public sealed class LlamaModel : IDisposable
         Tensor idsOnDevice = inputIds.to(ScalarType.Int64, TorchDevice);
         Tensor hidden = _embedding.index_select(0, idsOnDevice.reshape(-1)).view(batch, length, Config.HiddenSize);
         using var rope = new RotaryEmbedding(Config.HeadDim, Config.RopeTheta, length, TorchDevice);
+        var quantization = Options.ActivationQuantization;
         for (int layer = 0; layer < Config.NumHiddenLayers; layer++)
         {
             ct.ThrowIfCancellationRequested();
@@ -160,8 +180,8 @@ public sealed class LlamaModel : IDisposable
                 try
                 {
                     var probes = new ProbeDispatch(probe, layer, batch, length, ids, firstTokenIndex);
-                    using Tensor y1 = AttentionBlock.Forward(hidden, weights, Config, rope, probes);
-                    next = FeedForwardBlock.Forward(y1, weights, Config, probes).MoveToOuterDisposeScope();
+                    using Tensor y1 = AttentionBlock.Forward(hidden, weights, Config, rope, probes, quantization);
+                    next = FeedForwardBlock.Forward(y1, weights, Config, probes, quantization).MoveToOuterDisposeScope();
                 }
                 finally
                 {

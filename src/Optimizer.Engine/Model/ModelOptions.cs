@@ -1,3 +1,5 @@
+using Optimizer.Engine.Evaluation;
+
 namespace Optimizer.Engine.Model;
 
 /// <summary>How <see cref="LlamaModel"/> runs.</summary>
@@ -15,4 +17,10 @@ public sealed record ModelOptions
     /// final norm, output head) are resident in both modes.
     /// </summary>
     public bool StreamLayers { get; init; }
+
+    /// <summary>
+    /// Fake quantization of every linear input (q/k/v, o_proj, gate/up, down_proj), or null (default) for a plain float
+    /// forward. Checked by <see cref="LlamaModel.Create"/>.
+    /// </summary>
+    public ActivationQuantization? ActivationQuantization { get; init; }
 }
