@@ -17,13 +17,35 @@ public static class ManifestOrdering
         Model = m.Model with { Files = m.Model.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToArray() },
         Options = m.Options with { Co = m.Options.Co with { Sites = m.Options.Co.Sites.OrderBy(SiteRank).ThenBy(s => s, StringComparer.Ordinal).ToArray() } },
         Calibration = m.Calibration with { Files = m.Calibration.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToArray() },
-        Census = m.Census
-            .OrderBy(c => c.Layer).ThenBy(c => SiteRank(c.Site)).ThenBy(c => c.Site, StringComparer.Ordinal)
-            .Select(c => c with { Top = SortTop(c.Top) })
-            .ToArray(),
+        Census = SortCensus(m.Census),
+        CensusAfter = m.CensusAfter is null ? null : SortCensus(m.CensusAfter),
+        Transforms = m.Transforms is null ? null : m.Transforms with
+        {
+            // Transforms keep the plan's order (norm, smooth, otc, tma, tma-clamp): the order they are applied in.
+            Applied = m.Transforms.Applied
+                .Select(t => t with
+                {
+                    Touched = t.Touched.OrderBy(x => x.Layer).ThenBy(x => x.Target, StringComparer.Ordinal)
+                        .Select(x => x with { Channels = x.Channels.Distinct().Order().ToArray() }).ToArray(),
+                }).ToArray(),
+        },
+        Quantization = m.Quantization is null ? null : m.Quantization with
+        {
+            Tensors = m.Quantization.Tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray(),
+        },
+        Evaluation = m.Evaluation is null ? null : m.Evaluation with
+        {
+            Text = m.Evaluation.Text with { Files = m.Evaluation.Text.Files.OrderBy(f => f.Path, StringComparer.Ordinal).ToArray() },
+        },
+        Outputs = m.Outputs?.OrderBy(o => o.Path, StringComparer.Ordinal).ToArray(),
         Profiles = m.Profiles.OrderBy(p => p.Layer).ThenBy(p => p.Norm == NormProfile.Attention ? 0 : 1).ThenBy(p => p.Norm, StringComparer.Ordinal).ToArray(),
         Findings = Normalize(m.Findings),
     };
+
+    private static CensusEntry[] SortCensus(IReadOnlyList<CensusEntry> census) => census
+        .OrderBy(c => c.Layer).ThenBy(c => SiteRank(c.Site)).ThenBy(c => c.Site, StringComparer.Ordinal)
+        .Select(c => c with { Top = SortTop(c.Top) })
+        .ToArray();
 
     private static CensusTopEntry[] SortTop(IReadOnlyList<CensusTopEntry> top) => top
         .OrderByDescending(t => Math.Abs(ManifestNumbers.Round4(t.Value))).ThenBy(t => t.TokenPosition).ThenBy(t => t.Channel)

@@ -16,6 +16,21 @@ public sealed record OutlierManifest(
 {
     /// <summary>The value of the top-level <c>schema</c> key.</summary>
     public const string SchemaId = "outlier-manifest/1";
+
+    /// <summary><c>optimize</c>: the transforms applied and their verification; null for an analysis manifest.</summary>
+    public ManifestTransforms? Transforms { get; init; }
+
+    /// <summary><c>optimize</c>: the census re-measured on the transformed weights; null for an analysis manifest.</summary>
+    public IReadOnlyList<CensusEntry>? CensusAfter { get; init; }
+
+    /// <summary><c>optimize</c>: the recipe and per-tensor quantization error; null for an analysis manifest.</summary>
+    public ManifestQuantization? Quantization { get; init; }
+
+    /// <summary><c>optimize</c>: perplexity, KL divergence and top-1 agreement per variant; null for an analysis manifest.</summary>
+    public ManifestEvaluation? Evaluation { get; init; }
+
+    /// <summary><c>optimize</c>: the files written next to the manifest; null for an analysis manifest.</summary>
+    public IReadOnlyList<ManifestOutput>? Outputs { get; init; }
 }
 
 /// <summary>The tool that wrote the manifest: <c>name</c> and <c>version</c> (no commit hash).</summary>

@@ -2,12 +2,12 @@ using System.Text.Json;
 
 namespace Optimizer.Engine.Manifest;
 
-/// <summary>Writes the analysis sections of the manifest: <c>census</c>, <c>profiles</c> and <c>findings</c>.</summary>
+/// <summary>Writes the analysis sections of the manifest: <c>census</c> (also <c>census_after</c>), <c>profiles</c> and <c>findings</c>.</summary>
 internal static class ManifestSectionWriter
 {
-    public static void WriteCensus(Utf8JsonWriter w, IReadOnlyList<CensusEntry> census)
+    public static void WriteCensus(Utf8JsonWriter w, IReadOnlyList<CensusEntry> census, string name = "census")
     {
-        w.WriteStartArray("census");
+        w.WriteStartArray(name);
         foreach (var c in census)
         {
             w.WriteStartObject();

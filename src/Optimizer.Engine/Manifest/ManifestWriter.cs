@@ -40,6 +40,7 @@ public static class ManifestWriter
             ManifestSectionWriter.WriteCensus(w, m.Census);
             ManifestSectionWriter.WriteProfiles(w, m.Profiles);
             ManifestSectionWriter.WriteFindings(w, m.Findings);
+            OptimizeSectionWriter.Write(w, m);
             w.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');

@@ -1,0 +1,146 @@
+using Optimizer.Engine.Calibration;
+
+namespace Optimizer.Engine.Pipeline;
+
+/// <summary>
+/// Everything <see cref="OptimizePipeline.Run"/> needs: the options of <c>dotnet outlier-opt optimize</c> (and of its
+/// options file, see docs/cli.md) in engine form. Percentages are fractions (0.01 = 1%). <see cref="Validate"/> checks
+/// every value (<see cref="ErrorCodes.OptimizeOptionInvalid"/>).
+/// </summary>
+public sealed record OptimizeOptions
+{
+    /// <summary>The default <see cref="MaxPplIncrease"/>: 1%.</summary>
+    public const double DefaultMaxPplIncrease = 0.01;
+
+    /// <summary>Default tokens of evaluation text.</summary>
+    public const int DefaultEvalTokens = 1024;
+
+    /// <summary>The quantization names accepted for GGUF output.</summary>
+    public static readonly IReadOnlyList<string> GgufQuants = new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q4_K_M" };
+
+    /// <summary>The quantization names accepted for safetensors output.</summary>
+    public static readonly IReadOnlyList<string> SafetensorsQuants = new[] { "F32", "F16", "BF16", "int8", "int4" };
+
+    /// <summary>The model: a Hugging Face folder or a <c>.gguf</c> file.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The output folder (created when missing).</summary>
+    public required string Output { get; init; }
+
+    /// <summary>GGUF (default) or a safetensors folder.</summary>
+    public OutputFormat Format { get; init; } = OutputFormat.Gguf;
+
+    /// <summary>The quantization recipe; null = <c>Q8_0</c> for GGUF, <c>int8</c> for safetensors.</summary>
+    public string? Quant { get; init; }
+
+    /// <summary>int4 group size (32 or 128; default 32).</summary>
+    public int GroupSize { get; init; } = 32;
+
+    /// <summary>Mitigations: <c>all</c> (default), <c>none</c> or a comma list of <c>norm</c>, <c>smooth</c>, <c>otc</c>, <c>tma</c>, <c>tma-clamp</c>.</summary>
+    public string Mitigations { get; init; } = "all";
+
+    /// <summary>Calibration text files or folders; empty = text sampled from the model (seed <see cref="Seed"/>).</summary>
+    public IReadOnlyList<string> Calibration { get; init; } = Array.Empty<string>();
+
+    /// <summary>Held-out evaluation text; null = text sampled from the model with <see cref="EvalSeed"/>.</summary>
+    public string? EvalText { get; init; }
+
+    /// <summary>The approximate TMA clamp is kept only when it raises held-out perplexity by at most this fraction (default 0.01).</summary>
+    public double MaxPplIncrease { get; init; } = DefaultMaxPplIncrease;
+
+    /// <summary>Quality gate: fail when the optimized model's perplexity rises by more than this fraction.</summary>
+    public double? FailAbovePplIncrease { get; init; }
+
+    /// <summary>Quality gate: fail when the mean KL divergence (nats/token) from the original exceeds this.</summary>
+    public double? FailAboveKld { get; init; }
+
+    /// <summary>Output base name; null = the model folder's (or .gguf file's) name.</summary>
+    public string? OutputName { get; init; }
+
+    /// <summary><c>cpu</c> (default), <c>cuda</c>, <c>cuda:N</c> or <c>auto</c>.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Peak-memory budget in bytes; null = no check.</summary>
+    public long? MaxMemoryBytes { get; init; }
+
+    /// <summary>Calibration token budget (default 1024).</summary>
+    public int CalibrationTokens { get; init; } = CalibrationOptions.DefaultTokens;
+
+    /// <summary>Tokens per calibration sequence (default 128, at most the model's max positions).</summary>
+    public int SequenceLength { get; init; } = CalibrationOptions.DefaultSequenceLength;
+
+    /// <summary>Seed of the self-sampled calibration text (default 42).</summary>
+    public ulong Seed { get; init; } = CalibrationOptions.DefaultSeed;
+
+    /// <summary>Seed of the self-sampled evaluation text (default: <see cref="Seed"/> + 1, never the calibration seed).</summary>
+    public ulong? EvalSeed { get; init; }
+
+    /// <summary>Tokens of evaluation text scored per variant (default 1024).</summary>
+    public int EvalTokens { get; init; } = DefaultEvalTokens;
+
+    /// <summary>Sequences per forward pass (default 4).</summary>
+    public int BatchSize { get; init; } = 4;
+
+    /// <summary>The tool version recorded in the manifest.</summary>
+    public string ToolVersion { get; init; } = "0.0.0";
+
+    /// <summary>The effective quantization name.</summary>
+    public string EffectiveQuant => Quant ?? (Format == OutputFormat.Gguf ? "Q8_0" : "int8");
+
+    /// <summary>The effective evaluation seed.</summary>
+    public ulong EffectiveEvalSeed => EvalSeed ?? unchecked(Seed + 1);
+
+    /// <summary>The output base name: <see cref="OutputName"/>, else the model folder's or .gguf file's name.</summary>
+    public string EffectiveOutputName
+    {
+        get
+        {
+            if (OutputName is not null) return OutputName;
+            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Model));
+            return full.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && !Directory.Exists(full)
+                ? Path.GetFileNameWithoutExtension(full)
+                : Path.GetFileName(full);
+        }
+    }
+
+    /// <summary>Checks every value; throws <see cref="OptimizerException"/> with <see cref="ErrorCodes.OptimizeOptionInvalid"/>.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) Fail("The model path is empty.");
+        if (string.IsNullOrWhiteSpace(Output)) Fail("The output folder is empty.");
+        var allowed = Format == OutputFormat.Gguf ? GgufQuants : SafetensorsQuants;
+        if (!allowed.Contains(EffectiveQuant, StringComparer.Ordinal))
+            Fail($"Quantization '{EffectiveQuant}' is not available for {OutputFormats.Id(Format)} output; use one of {string.Join(", ", allowed)}.");
+        if (GroupSize is not (32 or 128)) Fail($"The int4 group size must be 32 or 128, not {GroupSize}.");
+        if (string.IsNullOrWhiteSpace(Mitigations)) Fail("The mitigation list is empty; use 'none' for no mitigation.");
+        if (Calibration.Any(string.IsNullOrWhiteSpace)) Fail("A calibration path is empty.");
+        if (EvalText is not null && string.IsNullOrWhiteSpace(EvalText)) Fail("The evaluation text path is empty.");
+        CheckFraction(MaxPplIncrease, "max-ppl-increase");
+        if (FailAbovePplIncrease is double p) CheckFraction(p, "fail-above-ppl-increase");
+        if (FailAboveKld is double k && (!double.IsFinite(k) || k < 0)) Fail($"fail-above-kld must be a non-negative number, not {k}.");
+        if (OutputName is not null) CheckName(OutputName);
+        else CheckName(EffectiveOutputName);
+        string device = Device.Trim().ToLowerInvariant();
+        if (!(device is "cpu" or "cuda" or "auto" || (device.StartsWith("cuda:", StringComparison.Ordinal) && device.Length > 5 && device[5..].All(char.IsAsciiDigit))))
+            Fail($"The device must be cpu, cuda, cuda:N or auto, not '{Device}'.");
+        if (MaxMemoryBytes is long m && m < 1) Fail($"The memory budget must be positive, not {m} bytes.");
+        if (SequenceLength < 2) Fail($"The calibration sequence length must be at least 2 tokens, not {SequenceLength}.");
+        if (CalibrationTokens < SequenceLength) Fail($"The calibration token budget ({CalibrationTokens}) is smaller than one sequence ({SequenceLength} tokens).");
+        if (EvalTokens < 2) Fail($"The evaluation needs at least 2 tokens, not {EvalTokens}.");
+        if (BatchSize < 1) Fail($"The batch size must be at least 1, not {BatchSize}.");
+        if (EvalText is null && EffectiveEvalSeed == Seed) Fail("The evaluation seed must differ from the calibration seed, or the evaluation would score the calibration text.");
+    }
+
+    private static void CheckFraction(double fraction, string name)
+    {
+        if (!double.IsFinite(fraction) || fraction < 0) Fail($"{name} must be a non-negative percentage, not {fraction * 100}%.");
+    }
+
+    private static void CheckName(string name)
+    {
+        if (name.Length == 0 || name is "." or ".." || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains('/') || name.Contains('\\'))
+            throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid, $"'{name}' cannot be used as an output name: it must be a plain file name.");
+    }
+
+    private static void Fail(string message) => throw new OptimizerException(ErrorCodes.OptimizeOptionInvalid, message);
+}
