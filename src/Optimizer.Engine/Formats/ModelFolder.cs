@@ -95,7 +95,11 @@ public sealed class ModelFolder : IDisposable
 
     private static ITensorSource OpenWeights(string folder)
     {
-        if (SafetensorsCheckpoint.Exists(folder)) return SafetensorsCheckpoint.Open(folder);
+        if (SafetensorsCheckpoint.Exists(folder))
+        {
+            // Our int8/int4 folders (docs/safetensors-int.md) are read as float weights, dequantized on read.
+            return (ITensorSource?)HfExport.IntCheckpointSource.TryOpen(folder) ?? SafetensorsCheckpoint.Open(folder);
+        }
         var names = Directory.EnumerateFiles(folder).Select(f => System.IO.Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
         var pickles = names.Where(n => PickleExtensions.Contains(System.IO.Path.GetExtension(n), StringComparer.OrdinalIgnoreCase)).ToList();
         if (pickles.Count > 0)
