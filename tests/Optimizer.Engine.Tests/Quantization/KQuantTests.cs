@@ -1,0 +1,97 @@
+using Optimizer.Engine.Quantization;
+
+namespace Optimizer.Engine.Tests.Quantization;
+
+public class KQuantTests
+{
+    [Theory]
+    [InlineData(0.5f, 0)]   // ties to even
+    [InlineData(1.5f, 2)]
+    [InlineData(2.5f, 2)]
+    [InlineData(-0.5f, 0)]
+    [InlineData(-1.5f, -2)]
+    [InlineData(3.49f, 3)]
+    [InlineData(-63.7f, -64)]
+    [InlineData(4194303f, 4194303)]
+    public void NearestInt_rounds_half_to_even(float value, int expected)
+    {
+        Assert.Equal(expected, KQuantMath.NearestInt(value));
+    }
+
+    [Fact]
+    public void GetScaleMinK4_unpacks_what_the_q4_k_packing_stores()
+    {
+        // Pack 8 (scale, min) pairs of 6 bits the way quantize_row_q4_K_ref does, then read them back.
+        byte[] ls = { 0, 63, 17, 32, 5, 48, 63, 1 };
+        byte[] lm = { 63, 0, 40, 9, 33, 2, 62, 31 };
+        var q = new byte[12];
+        for (int j = 0; j < 8; j++)
+        {
+            if (j < 4) { q[j] = ls[j]; q[j + 4] = lm[j]; }
+            else
+            {
+                q[j + 4] = (byte)((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+                q[j - 4] |= (byte)((ls[j] >> 4) << 6);
+                q[j] |= (byte)((lm[j] >> 4) << 6);
+            }
+        }
+        for (int j = 0; j < 8; j++)
+        {
+            KQuantMath.GetScaleMinK4(j, q, out byte d, out byte m);
+            Assert.Equal(ls[j], d);
+            Assert.Equal(lm[j], m);
+        }
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void Zero_super_block_is_all_zero_bytes(GgmlType type)
+    {
+        var y = new byte[GgmlTypes.BlockBytes(type)];
+        y.AsSpan().Fill(0xAA);
+        GgmlQuantizer.Quantize(type, new float[256], y);
+        Assert.All(y, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void Q6_K_group_below_eps_is_zero_but_others_are_kept()
+    {
+        var x = new float[256];
+        for (int i = 16; i < 32; i++) x[i] = i - 24; // -8..7: exactly representable with scale 0.25 * 32
+        var y = new byte[210];
+        GgmlQuantizer.Quantize(GgmlType.Q6_K, x, y);
+        var back = new float[256];
+        GgmlQuantizer.Dequantize(GgmlType.Q6_K, y, back);
+        for (int i = 0; i < 256; i++)
+            Assert.Equal(x[i], back[i], 0.02f);
+        Assert.Equal(0, (sbyte)y[192]); // scale of the all-zero first group
+        Assert.NotEqual(0, (sbyte)y[193]);
+    }
+
+    [Fact]
+    public void Q4_K_all_equal_positive_block_maps_to_the_top_code_with_zero_min()
+    {
+        float[] x = Enumerable.Repeat(0.3f, 256).ToArray();
+        var y = new byte[144];
+        GgmlQuantizer.Quantize(GgmlType.Q4_K, x, y);
+        Assert.Equal(0, BitConverter.ToUInt16(y, 2)); // dmin = 0: min clamps to 0 for positive data
+        Assert.All(y[16..], b => Assert.Equal(0xFF, b)); // every code 15
+        var back = new float[256];
+        GgmlQuantizer.Dequantize(GgmlType.Q4_K, y, back);
+        Assert.All(back, v => Assert.Equal(0.3f, v, 0.002f));
+    }
+
+    [Fact]
+    public void Q4_K_keeps_negative_offsets_through_the_min()
+    {
+        var rng = new Random(5);
+        var x = new float[256];
+        for (int i = 0; i < 256; i++) x[i] = -2f + 0.1f * RandomData.Gaussian(rng);
+        var y = new byte[144];
+        GgmlQuantizer.Quantize(GgmlType.Q4_K, x, y);
+        var back = new float[256];
+        GgmlQuantizer.Dequantize(GgmlType.Q4_K, y, back);
+        Assert.True(QuantizationError.RelativeRmse(x, back) < 0.02);
+    }
+}
