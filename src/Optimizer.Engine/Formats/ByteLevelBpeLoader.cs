@@ -44,6 +44,16 @@ internal static class ByteLevelBpeLoader
         var merges = ReadMerges(model, path);
         var special = ReadAddedTokens(root, vocab, path);
         string pattern = FindSplitPattern(preTokenizer) ?? Gpt2Pattern;
+        return FromParts(path, vocab, merges, special, pattern, CreateNormalizer(root, path));
+    }
+
+    /// <summary>
+    /// Builds the tokenizer from its parts (e.g. read from GGUF metadata): byte-level <paramref name="vocab"/>,
+    /// <paramref name="merges"/> as <c>"a b"</c>, special tokens and the pre-tokenizer split pattern.
+    /// </summary>
+    internal static LoadedTokenizer FromParts(string path, Dictionary<string, int> vocab, List<string> merges,
+        Dictionary<string, int> special, string pattern, Normalizer? normalizer)
+    {
         var byteToChar = ByteLevelVocabulary.ByteToUnicode();
         for (int b = 0; b < 256; b++)
         {
@@ -61,7 +71,7 @@ internal static class ByteLevelBpeLoader
                 ByteLevel = true,
                 PreTokenizer = new RegexPreTokenizer(regex, special),
                 SpecialTokens = special,
-                Normalizer = CreateNormalizer(root, path),
+                Normalizer = normalizer,
             });
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or KeyNotFoundException)

@@ -79,6 +79,23 @@ public sealed class ModelTokenizer
         return new ModelTokenizer(inner, bos, eos);
     }
 
+    /// <summary>
+    /// A tokenizer built by a loader from another source than the model folder's files (a GGUF file's metadata), with
+    /// that source's beginning/end-of-sequence ids; checked against the model's vocabulary like <see cref="Load"/>.
+    /// </summary>
+    internal static ModelTokenizer FromLoaded(LoadedTokenizer inner, ModelConfig config, int? bosId, int? eosId, Gguf.GgufMetadata? gguf = null)
+    {
+        if (inner.TokenTexts.Length > config.VocabSize)
+            throw new OptimizerException(ErrorCodes.TokenizerInvalid,
+                $"The tokenizer has token ids up to {inner.TokenTexts.Length - 1}, but the model's vocab_size is {config.VocabSize}.", inner.File);
+        CheckSpecialId(bosId, "beginning-of-sequence", inner);
+        CheckSpecialId(eosId, "end-of-sequence", inner);
+        return new ModelTokenizer(inner, bosId, eosId) { GgufSource = gguf };
+    }
+
+    /// <summary>The GGUF metadata this tokenizer was rebuilt from (so a GGUF writer can copy it), or null.</summary>
+    internal Gguf.GgufMetadata? GgufSource { get; private init; }
+
     /// <summary>The token ids of <paramref name="text"/>, preceded by <see cref="BosId"/> when <paramref name="addBos"/>.</summary>
     public int[] Encode(string text, bool addBos)
     {

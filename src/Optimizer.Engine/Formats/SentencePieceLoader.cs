@@ -15,7 +15,12 @@ internal static class SentencePieceLoader
     /// <summary>Loads <paramref name="path"/>; malformed or unsupported models fail with <see cref="ErrorCodes.TokenizerInvalid"/>.</summary>
     public static LoadedTokenizer Load(string path)
     {
-        byte[] bytes = JsonFile.ReadAllBytes(path);
+        return Load(JsonFile.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Loads a model held in memory (e.g. rebuilt from GGUF metadata); <paramref name="path"/> names its source.</summary>
+    internal static LoadedTokenizer Load(byte[] bytes, string path)
+    {
         if (bytes.Length == 0) throw new OptimizerException(ErrorCodes.TokenizerInvalid, "tokenizer.model is empty.", path);
         if (SentencePieceModelCheck.Problem(bytes) is string problem)
             throw new OptimizerException(ErrorCodes.TokenizerInvalid, $"tokenizer.model is not a usable SentencePiece model: {problem}.", path);
