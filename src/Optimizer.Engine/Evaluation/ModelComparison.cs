@@ -15,7 +15,7 @@ namespace Optimizer.Engine.Evaluation;
 public static class ModelComparison
 {
     // Vocabulary-sized elements per chunk of positions (4 Mi: 32 MiB as float64).
-    private const long ChunkElements = 1L << 22;
+    private const long DefaultChunkElements = 1L << 22;
 
     /// <summary>
     /// Compares every candidate with <paramref name="reference"/> over <paramref name="tokens"/> (text tokens without BOS;
@@ -24,7 +24,13 @@ public static class ModelComparison
     /// </summary>
     public static IReadOnlyList<ComparisonResult> Compare(LlamaModel reference, IReadOnlyList<(string Name, LlamaModel Model)> candidates,
         IReadOnlyList<int> tokens, PerplexityOptions? options = null, IProgress<EvalProgress>? progress = null, CancellationToken ct = default)
+        => Compare(reference, candidates, tokens, options, progress, DefaultChunkElements, ct);
+
+    /// <summary><see cref="Compare(LlamaModel, IReadOnlyList{ValueTuple{string, LlamaModel}}, IReadOnlyList{int}, PerplexityOptions?, IProgress{EvalProgress}?, CancellationToken)"/> with a chosen chunk budget (tests).</summary>
+    internal static IReadOnlyList<ComparisonResult> Compare(LlamaModel reference, IReadOnlyList<(string Name, LlamaModel Model)> candidates,
+        IReadOnlyList<int> tokens, PerplexityOptions? options, IProgress<EvalProgress>? progress, long chunkElements, CancellationToken ct)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkElements);
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -42,7 +48,7 @@ public static class ModelComparison
         foreach (var (start, count) in windows.Batches(options.BatchSize))
         {
             ct.ThrowIfCancellationRequested();
-            var batch = CompareBatch(reference, candidates, windows, start, count, ct);
+            var batch = CompareBatch(reference, candidates, windows, start, count, chunkElements, ct);
             foreach (double v in batch.ReferenceNll) referenceNll += v;
             for (int c = 0; c < totals.Length; c++) totals[c].Add(batch.Candidates[c]);
             scored += batch.ReferenceNll.Length;
@@ -83,7 +89,7 @@ public static class ModelComparison
     private sealed record CandidateValues(double[] Nll, double[] Kl, bool[] Agree);
 
     private static BatchValues CompareBatch(LlamaModel reference, IReadOnlyList<(string Name, LlamaModel Model)> candidates,
-        EvalWindows windows, int start, int count, CancellationToken ct)
+        EvalWindows windows, int start, int count, long chunkElements, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -100,7 +106,7 @@ public static class ModelComparison
         var values = new CandidateValues[candidates.Count];
         for (int c = 0; c < values.Length; c++) values[c] = new CandidateValues(new double[cells], new double[cells], new bool[cells]);
 
-        long chunk = Math.Max(1, ChunkElements / (batch * reference.Config.VocabSize));
+        long chunk = Math.Max(1, chunkElements / (batch * reference.Config.VocabSize));
         for (long from = 0; from < scoredPerRow; from += chunk)
         {
             ct.ThrowIfCancellationRequested();
