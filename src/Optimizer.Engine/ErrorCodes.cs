@@ -155,6 +155,8 @@ public static class ErrorCodes
     public const string EvalCompareIncompatible = "OOPT3041";
     /// <summary>eval options that only make sense together were given alone (calibration options without a static scheme).</summary>
     public const string EvalOptionsConflict = "OOPT3042";
+    /// <summary>--weight-quant names an unknown weight scheme.</summary>
+    public const string EvalWeightQuantInvalid = "OOPT3043";
 
     // report command (OOPT3020-3029); an invalid manifest is OOPT1090/OOPT1091 from the shared manifest reader
     /// <summary>The report's output path names the manifest itself or a folder.</summary>
