@@ -71,11 +71,13 @@ public sealed class ModelFolder : IDisposable
 
     /// <summary>
     /// Opens the model folder at <paramref name="path"/> (the folder or a file inside it) and validates config and weights.
+    /// A <c>.gguf</c> file is opened as a GGUF model (<see cref="Gguf.GgufModelReader"/>).
     /// </summary>
     public static ModelFolder Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         string full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full) && Gguf.GgufModelReader.IsGgufPath(full)) return Gguf.GgufModelReader.Open(full);
         string folder = Directory.Exists(full) ? full
             : File.Exists(full) ? System.IO.Path.GetDirectoryName(full)!
             : throw new OptimizerException(ErrorCodes.ModelNotFound, "The model folder does not exist.", path);

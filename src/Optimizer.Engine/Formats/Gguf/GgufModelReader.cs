@@ -1,0 +1,80 @@
+namespace Optimizer.Engine.Formats.Gguf;
+
+/// <summary>
+/// Opens a Llama-family GGUF file (architecture <c>llama</c> or <c>qwen2</c>) as a <see cref="ModelFolder"/>: the
+/// config from the metadata, the weights with Hugging Face names and row order (<see cref="GgufTensorSource"/>), the
+/// tokenizer rebuilt from the tokenizer metadata on first use.
+/// </summary>
+public static class GgufModelReader
+{
+    /// <summary>Whether <paramref name="path"/> names a GGUF file by its extension.</summary>
+    public static bool IsGgufPath(string path) => path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Opens and validates the GGUF model at <paramref name="path"/>.</summary>
+    public static ModelFolder Open(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        var file = GgufFile.Open(full);
+        try
+        {
+            var config = ReadConfig(file);
+            var weights = new GgufTensorSource(file, config);
+            var metadata = file.Metadata;
+            string folder = System.IO.Path.GetDirectoryName(full)!;
+            var files = new[] { new ModelFileEntry(System.IO.Path.GetFileName(full), file.Length) };
+            return new ModelFolder(folder, config, weights, () => GgufTokenizerMetadata.ToTokenizer(metadata, config, full), files);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The Hugging Face config that the metadata of <paramref name="file"/> describes, validated.</summary>
+    public static ModelConfig ReadConfig(GgufFile file)
+    {
+        var m = file.Metadata;
+        string arch = m.GetString(GgufKeys.Architecture);
+        if (arch is not ("llama" or "qwen2"))
+            throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
+                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral), qwen2.", file.Path);
+        string K(string key) => GgufKeys.Arch(arch, key);
+        int heads = m.GetInt32(K(GgufKeys.HeadCount));
+        int hidden = m.GetInt32(K(GgufKeys.EmbeddingLength));
+        int? keyLength = m.FindInt32(K(GgufKeys.KeyLength));
+        int? valueLength = m.FindInt32(K(GgufKeys.ValueLength));
+        if (keyLength != valueLength)
+            throw new OptimizerException(ErrorCodes.GgufModelInvalid, $"GGUF key length {keyLength} differs from value length {valueLength}; the engine needs equal head sizes.", file.Path);
+        int headDim = keyLength ?? (heads > 0 ? hidden / heads : 0);
+        int? ropeDims = m.FindInt32(K(GgufKeys.RopeDimensionCount));
+        if (ropeDims is int r && r != headDim)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"GGUF '{K(GgufKeys.RopeDimensionCount)}' is {r} but heads have {headDim} dimensions; partial rotary embeddings are not supported.", file.Path);
+        var embedding = file.Find(LlamaGgufNames.Name(TensorRole.TokenEmbedding))
+            ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The GGUF file has no tensor '{LlamaGgufNames.Name(TensorRole.TokenEmbedding)}'.", file.Path);
+        int vocab = m.FindInt32(K(GgufKeys.VocabSize))
+            ?? (embedding.Dimensions.Length == 2 && embedding.Dimensions[1] <= int.MaxValue ? (int)embedding.Dimensions[1] : 0);
+        bool llamaBias = arch == "llama" && file.Find(LlamaGgufNames.Name(TensorRole.QBias)) is not null;
+        var config = new ModelConfig
+        {
+            Architectures = new[] { arch == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM" },
+            ModelType = arch,
+            VocabSize = vocab,
+            HiddenSize = hidden,
+            IntermediateSize = m.GetInt32(K(GgufKeys.FeedForwardLength)),
+            NumHiddenLayers = m.GetInt32(K(GgufKeys.BlockCount)),
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = m.FindInt32(K(GgufKeys.HeadCountKv)) ?? heads,
+            HeadDimOverride = keyLength is int k && k != (heads > 0 ? hidden / heads : 0) ? k : null,
+            RmsNormEps = m.GetFloat(K(GgufKeys.RmsEpsilon)),
+            RopeTheta = m.FindFloat(K(GgufKeys.RopeFreqBase)) ?? 10000.0,
+            MaxPositionEmbeddings = m.FindInt32(K(GgufKeys.ContextLength)) ?? 2048,
+            TieWordEmbeddings = file.Find(LlamaGgufNames.Name(TensorRole.OutputHead)) is null,
+            AttentionBias = llamaBias ? true : null,
+            BosTokenId = m.FindInt32(GgufKeys.BosId) is int bos && bos < vocab ? bos : null,
+            TorchDtype = "float32",
+        };
+        config.Validate(file.Path);
+        return config;
+    }
+}

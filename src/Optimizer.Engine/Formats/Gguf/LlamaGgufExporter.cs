@@ -1,0 +1,128 @@
+using System.Runtime.InteropServices;
+using Optimizer.Engine.Quantization;
+
+namespace Optimizer.Engine.Formats.Gguf;
+
+/// <summary>
+/// Writes a Llama-family model as a GGUF file that llama.cpp loads: llama.cpp tensor names, the q/k row permutation
+/// of the <c>llama</c> architecture (qwen2 is written as <c>qwen2</c> without it, mistral as <c>llama</c>), every
+/// hyper-parameter llama.cpp reads, <c>general.*</c> keys, tokenizer metadata from the model's tokenizer, and each
+/// tensor encoded in the type its recipe chooses. One tensor is in memory at a time; the file appears only when
+/// complete (a failed or cancelled export leaves none).
+/// </summary>
+public static partial class LlamaGgufExporter
+{
+    /// <summary>The value of <c>general.quantization_version</c> (ggml's <c>GGML_QNT_VERSION</c>).</summary>
+    public const uint QuantizationVersion = 2;
+
+    /// <summary>
+    /// Exports <paramref name="weights"/> (HF names, F32/F16/BF16; e.g. <paramref name="model"/>'s weights or a
+    /// transformed view of them) with <paramref name="model"/>'s config and tokenizer, choosing each tensor's type with
+    /// <paramref name="typeFor"/> (HF name, role, layer or -1, shape). One-dimensional tensors are always F32; a matrix
+    /// whose rows are not whole blocks of the chosen type falls back to Q8_0 when rows are multiples of 32, else F16.
+    /// </summary>
+    internal static GgufExportResult Export(ModelFolder model, ITensorSource weights, Func<string, TensorRole, int, long[], GgmlType> typeFor,
+        string path, IProgress<GgufExportProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(path);
+        var config = model.Config;
+        string arch = LlamaGgufNames.Architecture(config);
+        var plan = new List<(TensorRole Role, int Layer, string HfName, long[] Shape, TensorInfo Source, GgmlType Type)>();
+        foreach (var (role, layer, name, shape) in LlamaTensorNames.Expected(config))
+        {
+            var source = weights.Find(name)
+                ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights have no tensor '{name}', which the config requires.", model.Path);
+            if (!source.Shape.AsSpan().SequenceEqual(shape))
+                throw new OptimizerException(ErrorCodes.TensorShapeMismatch, $"Tensor '{name}' has shape {source.ShapeText} but the config implies [{string.Join(", ", shape)}].", model.Path);
+            plan.Add((role, layer, name, shape, source, ChooseType(typeFor(name, role, layer, shape), shape)));
+        }
+
+        var writer = new GgufWriter();
+        writer.Add(GgufKeys.Architecture, arch);
+        writer.Add(GgufKeys.Name, System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(model.Path)));
+        writer.Add(GgufKeys.Alignment, (uint)GgufParser.DefaultAlignment);
+        writer.Add(GgufKeys.FileType, FileType(plan.Where(p => p.Shape.Length == 2).Select(p => p.Type).ToList()));
+        writer.Add(GgufKeys.QuantizationVersion, QuantizationVersion);
+        AddHyperParameters(writer, arch, config);
+        foreach (var (key, value) in GgufTokenizerMetadata.FromModel(model)) writer.Add(key, value);
+
+        var exported = new GgufExportedTensor[plan.Count];
+        for (int index = 0; index < plan.Count; index++)
+        {
+            var item = plan[index];
+            int i = index;
+            string ggufName = LlamaGgufNames.Name(item.Role, Math.Max(0, item.Layer));
+            writer.AddTensor(ggufName, item.Shape, item.Type, stream =>
+            {
+                ct.ThrowIfCancellationRequested();
+                float[] values = TensorData.ReadFloat32(weights, item.Source);
+                int heads = LlamaGgufNames.PermutedHeads(item.Role, config);
+                if (heads > 0) values = QkRowPermutation.Apply<float>(values, heads, item.Shape.Length == 2 ? item.Shape[1] : 1, inverse: false);
+                var (bytes, rmse) = Encode(item.Type, values, item.Shape);
+                stream.Write(bytes);
+                exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, bytes.Length, rmse);
+            });
+        }
+        var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, plan.Count, info.Name, info.Type)), ct);
+        return new GgufExportResult(result.Path, result.Bytes, result.Sha256,
+            FileType(plan.Where(p => p.Shape.Length == 2).Select(p => p.Type).ToList()), exported);
+    }
+
+    private static GgmlType ChooseType(GgmlType wanted, long[] shape)
+    {
+        if (shape.Length != 2) return GgmlType.F32;
+        long cols = shape[1];
+        if (cols % GgmlTypes.BlockSize(wanted) == 0) return wanted;
+        return cols % GgmlTypes.BlockSize(GgmlType.Q8_0) == 0 && wanted is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16) ? GgmlType.Q8_0 : GgmlType.F16;
+    }
+
+    private static (byte[] Bytes, double RelativeRmse) Encode(GgmlType type, float[] values, long[] shape)
+    {
+        long cols = shape[^1];
+        long rows = values.Length / cols;
+        byte[] bytes = type == GgmlType.F32 ? MemoryMarshal.AsBytes(values.AsSpan()).ToArray() : GgmlQuantizer.QuantizeMatrix(type, values, rows, cols);
+        if (type == GgmlType.F32) return (bytes, 0);
+        var restored = new float[values.Length];
+        GgmlQuantizer.DequantizeMatrix(type, bytes, rows, cols, restored);
+        return (bytes, QuantizationError.RelativeRmse(values, restored));
+    }
+
+    private static void AddHyperParameters(GgufWriter writer, string arch, ModelConfig config)
+    {
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.VocabSize), (uint)config.VocabSize);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.ContextLength), (uint)config.MaxPositionEmbeddings);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.EmbeddingLength), (uint)config.HiddenSize);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.BlockCount), (uint)config.NumHiddenLayers);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.FeedForwardLength), (uint)config.IntermediateSize);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeDimensionCount), (uint)config.HeadDim);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeFreqBase), (float)config.RopeTheta);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCount), (uint)config.NumAttentionHeads);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCountKv), (uint)config.KeyValueHeads);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.RmsEpsilon), (float)config.RmsNormEps);
+        if (config.HeadDimOverride is int headDim)
+        {
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.KeyLength), (uint)headDim);
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.ValueLength), (uint)headDim);
+        }
+    }
+
+    /// <summary>llama.cpp's <c>llama_ftype</c> for the types of the matrices: the most common one decides (Q4_K with Q6_K is Q4_K_M).</summary>
+    private static uint FileType(List<GgmlType> matrixTypes)
+    {
+        if (matrixTypes.Count == 0) return 0;
+        var main = matrixTypes.GroupBy(t => t).OrderByDescending(g => g.Count()).ThenBy(g => (uint)g.Key).First().Key;
+        return main switch
+        {
+            GgmlType.F32 => 0,
+            GgmlType.F16 => 1,
+            GgmlType.Q4_0 => 2,
+            GgmlType.Q8_0 => 7,
+            GgmlType.Q4_K => matrixTypes.Contains(GgmlType.Q6_K) ? 15u : 14u,
+            GgmlType.Q6_K => 18,
+            GgmlType.BF16 => 32,
+            _ => 0,
+        };
+    }
+}

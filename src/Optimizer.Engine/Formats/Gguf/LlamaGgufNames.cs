@@ -1,0 +1,56 @@
+using System.Globalization;
+
+namespace Optimizer.Engine.Formats.Gguf;
+
+/// <summary>llama.cpp's tensor names for the Llama-family roles (gguf-py <c>TENSOR_NAMES</c>, <c>MODEL_TENSOR</c>).</summary>
+public static class LlamaGgufNames
+{
+    /// <summary>The GGUF name of <paramref name="role"/> in <paramref name="layer"/> (ignored for model-level roles).</summary>
+    public static string Name(TensorRole role, int layer = 0)
+    {
+        string block = "blk." + layer.ToString(CultureInfo.InvariantCulture) + ".";
+        return role switch
+        {
+            TensorRole.TokenEmbedding => "token_embd.weight",
+            TensorRole.FinalNorm => "output_norm.weight",
+            TensorRole.OutputHead => "output.weight",
+            TensorRole.AttnNorm => block + "attn_norm.weight",
+            TensorRole.Q => block + "attn_q.weight",
+            TensorRole.K => block + "attn_k.weight",
+            TensorRole.V => block + "attn_v.weight",
+            TensorRole.O => block + "attn_output.weight",
+            TensorRole.QBias => block + "attn_q.bias",
+            TensorRole.KBias => block + "attn_k.bias",
+            TensorRole.VBias => block + "attn_v.bias",
+            TensorRole.OBias => block + "attn_output.bias",
+            TensorRole.FfnNorm => block + "ffn_norm.weight",
+            TensorRole.Gate => block + "ffn_gate.weight",
+            TensorRole.Up => block + "ffn_up.weight",
+            TensorRole.Down => block + "ffn_down.weight",
+            _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown tensor role."),
+        };
+    }
+
+    /// <summary>
+    /// The llama.cpp architecture a config is written as: <c>qwen2</c> for qwen2, <c>llama</c> for llama and mistral
+    /// (llama.cpp runs Mistral checkpoints as llama).
+    /// </summary>
+    public static string Architecture(ModelConfig config) => config.ModelType == "qwen2" ? "qwen2" : "llama";
+
+    /// <summary>
+    /// The number of heads whose q/k rows (weights and biases) are reordered between Hugging Face's rotate-half RoPE
+    /// layout and llama.cpp's interleaved one: the attention heads for q, the key/value heads for k; 0 when
+    /// <paramref name="role"/> is not permuted (other roles, and every role of the qwen2 architecture, which llama.cpp
+    /// runs with the rotate-half (NEOX) RoPE).
+    /// </summary>
+    public static int PermutedHeads(TensorRole role, ModelConfig config)
+    {
+        if (Architecture(config) != "llama") return 0;
+        return role switch
+        {
+            TensorRole.Q or TensorRole.QBias => config.NumAttentionHeads,
+            TensorRole.K or TensorRole.KBias => config.KeyValueHeads,
+            _ => 0,
+        };
+    }
+}
