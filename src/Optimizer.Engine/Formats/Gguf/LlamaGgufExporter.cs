@@ -10,22 +10,24 @@ namespace Optimizer.Engine.Formats.Gguf;
 /// tensor encoded in the type its recipe chooses. One tensor is in memory at a time; the file appears only when
 /// complete (a failed or cancelled export leaves none).
 /// </summary>
-public static partial class LlamaGgufExporter
+public static class LlamaGgufExporter
 {
     /// <summary>The value of <c>general.quantization_version</c> (ggml's <c>GGML_QNT_VERSION</c>).</summary>
     public const uint QuantizationVersion = 2;
 
     /// <summary>
-    /// Exports <paramref name="weights"/> (HF names, F32/F16/BF16; e.g. <paramref name="model"/>'s weights or a
-    /// transformed view of them) with <paramref name="model"/>'s config and tokenizer, choosing each tensor's type with
-    /// <paramref name="typeFor"/> (HF name, role, layer or -1, shape). One-dimensional tensors are always F32; a matrix
-    /// whose rows are not whole blocks of the chosen type falls back to Q8_0 when rows are multiples of 32, else F16.
+    /// Exports <paramref name="weights"/> (Hugging Face names, F32/F16/BF16: <paramref name="model"/>'s weights or a
+    /// transformed view of them) with <paramref name="model"/>'s config and tokenizer to <paramref name="path"/>, each
+    /// tensor in the type <paramref name="recipe"/> chooses. Reports progress after each tensor; <paramref name="ct"/>
+    /// cancels between tensors (no file is left). Returns per-tensor types, sizes and relative RMSE, the file size and
+    /// its SHA-256.
     /// </summary>
-    internal static GgufExportResult Export(ModelFolder model, ITensorSource weights, Func<string, TensorRole, int, long[], GgmlType> typeFor,
+    public static GgufExportResult Export(ModelFolder model, ITensorSource weights, QuantizationRecipe recipe,
         string path, IProgress<GgufExportProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(recipe);
         ArgumentNullException.ThrowIfNull(path);
         var config = model.Config;
         string arch = LlamaGgufNames.Architecture(config);
@@ -36,14 +38,14 @@ public static partial class LlamaGgufExporter
                 ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights have no tensor '{name}', which the config requires.", model.Path);
             if (!source.Shape.AsSpan().SequenceEqual(shape))
                 throw new OptimizerException(ErrorCodes.TensorShapeMismatch, $"Tensor '{name}' has shape {source.ShapeText} but the config implies [{string.Join(", ", shape)}].", model.Path);
-            plan.Add((role, layer, name, shape, source, ChooseType(typeFor(name, role, layer, shape), shape)));
+            plan.Add((role, layer, name, shape, source, recipe.TypeFor(name, role, layer, shape, config)));
         }
 
         var writer = new GgufWriter();
         writer.Add(GgufKeys.Architecture, arch);
         writer.Add(GgufKeys.Name, System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(model.Path)));
         writer.Add(GgufKeys.Alignment, (uint)GgufParser.DefaultAlignment);
-        writer.Add(GgufKeys.FileType, FileType(plan.Where(p => p.Shape.Length == 2).Select(p => p.Type).ToList()));
+        writer.Add(GgufKeys.FileType, (uint)recipe.FileType);
         writer.Add(GgufKeys.QuantizationVersion, QuantizationVersion);
         AddHyperParameters(writer, arch, config);
         foreach (var (key, value) in GgufTokenizerMetadata.FromModel(model)) writer.Add(key, value);
@@ -66,16 +68,7 @@ public static partial class LlamaGgufExporter
             });
         }
         var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, plan.Count, info.Name, info.Type)), ct);
-        return new GgufExportResult(result.Path, result.Bytes, result.Sha256,
-            FileType(plan.Where(p => p.Shape.Length == 2).Select(p => p.Type).ToList()), exported);
-    }
-
-    private static GgmlType ChooseType(GgmlType wanted, long[] shape)
-    {
-        if (shape.Length != 2) return GgmlType.F32;
-        long cols = shape[1];
-        if (cols % GgmlTypes.BlockSize(wanted) == 0) return wanted;
-        return cols % GgmlTypes.BlockSize(GgmlType.Q8_0) == 0 && wanted is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16) ? GgmlType.Q8_0 : GgmlType.F16;
+        return new GgufExportResult(result.Path, result.Bytes, result.Sha256, recipe.FileType, exported);
     }
 
     private static (byte[] Bytes, double RelativeRmse) Encode(GgmlType type, float[] values, long[] shape)
@@ -106,23 +99,5 @@ public static partial class LlamaGgufExporter
             writer.Add(GgufKeys.Arch(arch, GgufKeys.KeyLength), (uint)headDim);
             writer.Add(GgufKeys.Arch(arch, GgufKeys.ValueLength), (uint)headDim);
         }
-    }
-
-    /// <summary>llama.cpp's <c>llama_ftype</c> for the types of the matrices: the most common one decides (Q4_K with Q6_K is Q4_K_M).</summary>
-    private static uint FileType(List<GgmlType> matrixTypes)
-    {
-        if (matrixTypes.Count == 0) return 0;
-        var main = matrixTypes.GroupBy(t => t).OrderByDescending(g => g.Count()).ThenBy(g => (uint)g.Key).First().Key;
-        return main switch
-        {
-            GgmlType.F32 => 0,
-            GgmlType.F16 => 1,
-            GgmlType.Q4_0 => 2,
-            GgmlType.Q8_0 => 7,
-            GgmlType.Q4_K => matrixTypes.Contains(GgmlType.Q6_K) ? 15u : 14u,
-            GgmlType.Q6_K => 18,
-            GgmlType.BF16 => 32,
-            _ => 0,
-        };
     }
 }
