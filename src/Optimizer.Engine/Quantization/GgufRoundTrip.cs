@@ -1,0 +1,45 @@
+using Optimizer.Engine.Formats;
+
+namespace Optimizer.Engine.Quantization;
+
+/// <summary>
+/// Weight-only fake quantization for a GGUF recipe: each tensor is encoded in the type
+/// <see cref="QuantizationRecipe.TypeFor"/> picks for it and decoded again, so evaluation sees exactly the values the
+/// GGUF file will hold (the Q/K row permutation of the writer moves whole rows and does not change them).
+/// </summary>
+public sealed class GgufRoundTrip : IWeightRoundTrip
+{
+    private readonly Dictionary<string, (TensorRole Role, int Layer, long[] Shape)> _tensors;
+    private readonly ModelConfig _config;
+
+    /// <summary>A round trip of <paramref name="recipe"/> for the tensors of a model with <paramref name="config"/>.</summary>
+    public GgufRoundTrip(QuantizationRecipe recipe, ModelConfig config)
+    {
+        Recipe = recipe ?? throw new ArgumentNullException(nameof(recipe));
+        _config = config ?? throw new ArgumentNullException(nameof(config));
+        _tensors = LlamaTensorNames.Expected(config).ToDictionary(t => t.Name, t => (t.Role, t.Layer, t.Shape), StringComparer.Ordinal);
+    }
+
+    /// <summary>The recipe.</summary>
+    public QuantizationRecipe Recipe { get; }
+
+    /// <inheritdoc/>
+    public string Name => Recipe.Text;
+
+    /// <summary>The type the GGUF file stores <paramref name="tensorName"/> in, or null for a name the model does not have.</summary>
+    public GgmlType? TypeOf(string tensorName) =>
+        _tensors.TryGetValue(tensorName, out var t) ? Recipe.TypeFor(tensorName, t.Role, t.Layer, t.Shape, _config) : null;
+
+    /// <inheritdoc/>
+    public bool TryRoundTrip(string tensorName, ReadOnlySpan<float> values, long rows, long cols, Span<float> restored)
+    {
+        if (TypeOf(tensorName) is not GgmlType type || type == GgmlType.F32)
+            return false;
+        if (values.Length != restored.Length)
+            throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
+                $"Tensor {tensorName}: {values.Length} values but room for {restored.Length} restored values.");
+        byte[] encoded = GgmlQuantizer.QuantizeMatrix(type, values, rows, cols);
+        GgmlQuantizer.DequantizeMatrix(type, encoded, rows, cols, restored);
+        return true;
+    }
+}
