@@ -55,6 +55,9 @@ public static class BuildErrorCodes
     /// <summary><c>GroupSize</c> is not 32 or 128.</summary>
     public const string GroupSizeInvalid = "OOPT2022";
 
+    /// <summary><c>CalibrationTokens</c>, <c>SequenceLength</c>, <c>EvalTokens</c> or <c>Seed</c> is not a whole number (or is 0).</summary>
+    public const string SizeInvalid = "OOPT2023";
+
     /// <summary>The tool failed without reporting an error of its own (crash, killed, timeout).</summary>
     public const string ToolFailed = "OOPT2030";
 

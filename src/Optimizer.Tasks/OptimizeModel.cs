@@ -53,11 +53,14 @@ public sealed class OptimizeModel : ToolTask
     /// <summary>The mitigations list.</summary>
     public string? Mitigations { get; set; }
 
-    /// <summary>Calibration text files or folders.</summary>
-    public ITaskItem[] Calibration { get; set; } = Array.Empty<ITaskItem>();
+    /// <summary>Calibration text files or folders, relative to <see cref="ProjectDirectory"/> or absolute.</summary>
+    public string[] Calibration { get; set; } = Array.Empty<string>();
 
-    /// <summary>The evaluation text file.</summary>
+    /// <summary>The evaluation text file, relative to <see cref="ProjectDirectory"/> or absolute.</summary>
     public string? EvalText { get; set; }
+
+    /// <summary>The folder relative paths in <see cref="Calibration"/> and <see cref="EvalText"/> are resolved against.</summary>
+    [Required] public string ProjectDirectory { get; set; } = "";
 
     /// <summary>The quality gate on perplexity increase (percent).</summary>
     public string? MaxPerplexityIncrease { get; set; }
@@ -67,6 +70,18 @@ public sealed class OptimizeModel : ToolTask
 
     /// <summary>cpu, cuda or auto.</summary>
     public string? Device { get; set; }
+
+    /// <summary>How many calibration tokens the analysis uses.</summary>
+    public string? CalibrationTokens { get; set; }
+
+    /// <summary>The calibration sequence length.</summary>
+    public string? SequenceLength { get; set; }
+
+    /// <summary>How many evaluation tokens the quality gate uses.</summary>
+    public string? EvalTokens { get; set; }
+
+    /// <summary>The seed of self-sampled calibration.</summary>
+    public string? Seed { get; set; }
 
     /// <summary>The files written, with metadata <c>Kind</c>, <c>Sha256</c> and <c>RelativePath</c> (under <see cref="OutputDirectory"/>).</summary>
     [Output] public ITaskItem[] OutputFiles { get; private set; } = Array.Empty<ITaskItem>();
@@ -170,11 +185,15 @@ public sealed class OptimizeModel : ToolTask
             .Add("quant", Quantization)
             .Add("groupSize", GroupSize)
             .Add("mitigations", Mitigations)
-            .Add("calibration", Calibration.Select(c => c.GetMetadata("FullPath")).ToArray())
-            .Add("evalText", EvalText)
+            .Add("calibration", Calibration.Where(c => !string.IsNullOrWhiteSpace(c)).Select(Resolve).ToArray())
+            .Add("evalText", string.IsNullOrWhiteSpace(EvalText) ? null : Resolve(EvalText!))
             .Add("failAbovePplIncrease", MaxPerplexityIncrease)
             .Add("failAboveKld", MaxKlDivergence)
-            .Add("device", Device);
+            .Add("device", Device)
+            .Add("calibrationTokens", CalibrationTokens)
+            .Add("sequenceLength", SequenceLength)
+            .Add("evalTokens", EvalTokens)
+            .Add("seed", Seed);
         try
         {
             RemoveOutputsOrThrow();
@@ -253,6 +272,8 @@ public sealed class OptimizeModel : ToolTask
         if (File.Exists(ResultFile)) File.Delete(ResultFile);
         if (Directory.Exists(OutputDirectory)) Directory.Delete(OutputDirectory, recursive: true);
     }
+
+    private string Resolve(string path) => Path.GetFullPath(Path.Combine(ProjectDirectory, path.Trim()));
 
     private static bool SamePath(string a, string b)
     {

@@ -1,0 +1,62 @@
+using System.Text.Json;
+
+namespace ConsumerApp;
+
+/// <summary>
+/// A few lines about an outlier manifest (docs/manifest.md): the model, the calibration, how many outliers of each kind
+/// were found, and the scalar values of any further section the tool wrote (transforms, quantization, evaluation).
+/// </summary>
+public static class ManifestSummary
+{
+    private static readonly HashSet<string> Described = new(StringComparer.Ordinal)
+    {
+        "schema", "tool", "model", "options", "calibration", "census", "profiles", "findings",
+    };
+
+    public static void Print(Stream manifest, TextWriter output)
+    {
+        using var document = JsonDocument.Parse(manifest);
+        var root = document.RootElement;
+        output.WriteLine($"   manifest: {Text(root, "schema")} from {Text(root, "tool", "name")} {Text(root, "tool", "version")}");
+        output.WriteLine($"   model: {Text(root, "model", "name")} ({Text(root, "model", "architecture")})");
+        if (root.TryGetProperty("calibration", out var calibration))
+            output.WriteLine($"   calibration: {Text(calibration, "source")}, {Text(calibration, "sequences")} sequences, {Text(calibration, "tokens")} tokens");
+        if (root.TryGetProperty("findings", out var findings) && findings.ValueKind == JsonValueKind.Object)
+        {
+            var counts = findings.EnumerateObject()
+                .Select(p => $"{p.Name.Replace('_', ' ')} {(p.Value.ValueKind == JsonValueKind.Array ? p.Value.GetArrayLength() : 1)}");
+            output.WriteLine($"   findings: {string.Join(", ", counts)}");
+        }
+        foreach (var section in root.EnumerateObject().Where(p => !Described.Contains(p.Name)))
+        {
+            output.WriteLine($"   {section.Name}: {Scalars(section.Value)}");
+        }
+    }
+
+    private static string Text(JsonElement element, params string[] path)
+    {
+        foreach (string name in path)
+        {
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element)) return "?";
+        }
+        return element.ValueKind switch
+        {
+            JsonValueKind.String => element.GetString() ?? "",
+            JsonValueKind.Object or JsonValueKind.Array => element.ValueKind.ToString().ToLowerInvariant(),
+            _ => element.GetRawText(),
+        };
+    }
+
+    private static string Scalars(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => string.Join(", ", element.EnumerateObject()
+            .Select(p => p.Value.ValueKind switch
+            {
+                JsonValueKind.Object => $"{p.Name} {{{p.Value.EnumerateObject().Count()} entries}}",
+                JsonValueKind.Array => $"{p.Name} [{p.Value.GetArrayLength()}]",
+                _ => $"{p.Name} {p.Value.GetRawText().Trim('"')}",
+            })),
+        JsonValueKind.Array => $"{element.GetArrayLength()} entries",
+        _ => element.GetRawText(),
+    };
+}
