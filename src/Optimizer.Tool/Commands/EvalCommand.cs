@@ -1,6 +1,7 @@
 using System.Globalization;
 using McMaster.Extensions.CommandLineUtils;
 using Optimizer.Engine;
+using Optimizer.Engine.Calibration;
 using Optimizer.Engine.Evaluation;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Model;
@@ -11,7 +12,9 @@ namespace Optimizer.Tool.Commands;
 
 /// <summary>
 /// <c>eval &lt;model&gt; --text &lt;file&gt;</c>: perplexity of a model on a UTF-8 text, with the model's own tokenizer,
-/// in windows of <c>--context</c> tokens. Deterministic: the same model and text give the same numbers.
+/// in windows of <c>--context</c> tokens. With <c>--compare</c>, <c>--weight-quant</c> or <c>--activation-quant</c> the
+/// model is the reference and each candidate also gets its KL divergence and top-1 agreement (<see cref="CompareRun"/>).
+/// Deterministic: the same model and text give the same numbers.
 /// </summary>
 public sealed class EvalCommand : IToolCommand
 {
@@ -29,6 +32,11 @@ public sealed class EvalCommand : IToolCommand
     private CommandOption? _batch;
     private CommandOption? _device;
     private CommandOption? _json;
+    private CommandOption? _compare;
+    private CommandOption? _weightQuant;
+    private CommandOption? _activationQuant;
+    private CommandOption? _calibration;
+    private CommandOption? _calibrationTokens;
 
     public string Name => "eval";
 
@@ -42,18 +50,31 @@ public sealed class EvalCommand : IToolCommand
         _context = command.Option("--context <N>", $"Tokens per window (default: {DefaultContext}, at most the model's max positions).", CommandOptionType.SingleValue);
         _batch = command.Option("--batch <N>", $"Windows per forward pass (default: {DefaultBatch}).", CommandOptionType.SingleValue);
         _device = command.Option("--device <DEVICE>", "cpu (default), cuda, cuda:N, or auto (CUDA when available).", CommandOptionType.SingleValue);
-        _json = command.Option("--json", "Print the result as JSON (schema outlier-opt-eval/1, without timing).", CommandOptionType.NoValue);
+        _json = command.Option("--json", "Print the result as JSON (schema outlier-opt-eval/1, or outlier-opt-eval-compare/1 with candidates; without timing).", CommandOptionType.NoValue);
+        _compare = command.Option("--compare <MODEL>", "Compare with another model (same tokenizer): perplexity of both, KL divergence, top-1 agreement.", CommandOptionType.SingleValue);
+        _weightQuant = command.Option("--weight-quant <SCHEME>", "Fake-quantize the candidate's weights: int8 (per output channel), int4 (= int4-g128) or int4-g32.", CommandOptionType.SingleValue);
+        _activationQuant = command.Option("--activation-quant <LIST>", "Fake-quantize the candidate's linear inputs; comma-separated list of a8-static, a8-dynamic, a4-static, a4-dynamic (one candidate each).", CommandOptionType.SingleValue);
+        _calibration = command.Option("--calibration <PATH>", "Calibration text for static activation ranges: a UTF-8 file or a folder of .txt files; repeatable. Default: text sampled from the model (seeded).", CommandOptionType.MultipleValue);
+        _calibrationTokens = command.Option("--calibration-tokens <N>", $"Calibration tokens for static ranges (default {CalibrationOptions.DefaultTokens}), in sequences of {CalibrationOptions.DefaultSequenceLength}.", CommandOptionType.SingleValue);
         command.ExtendedHelpText = @"
 Every token of each window is scored (after the beginning-of-sequence token when the model has one).
 Prints the tokens scored, the mean negative log-likelihood (nats/token), the perplexity and the speed.
 
-Exit codes: 0 success, 1 model or text error (OOPT1nnn, or OOPT3002 for a missing text file) or cancelled,
-2 usage error.
+With --compare, --weight-quant or --activation-quant the model is the reference and the candidates are: the --compare
+model (or the model itself), with its weights fake-quantized by --weight-quant, once per --activation-quant scheme.
+Each candidate gets its perplexity, the change, the mean KL(reference || candidate) per token and the top-1 agreement.
+W8A8 static is --weight-quant int8 --activation-quant a8-static.
+
+Exit codes: 0 success, 1 model or text error (OOPT1nnn, OOPT3002 for a missing text file, OOPT3041 for a --compare
+model with another tokenizer) or cancelled, 2 usage error (OOPT3040 --activation-quant, OOPT3043 --weight-quant,
+OOPT3042 calibration options without a static scheme).
 
 Examples:
   dotnet outlier-opt eval models/tiny-llama --text data/eval.txt
   dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --context 256 --batch 8 --max-tokens 20000
-  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --device auto --json --quiet";
+  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --device auto --json --quiet
+  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --compare out/tiny-llama-int8
+  dotnet outlier-opt eval models/tiny-llama --text data/eval.txt --weight-quant int8 --activation-quant a8-static,a8-dynamic,a4-dynamic";
     }
 
     public Task<int> ExecuteAsync(ToolContext context)
@@ -66,6 +87,7 @@ Examples:
         int batch = OptionValues.Integer(_batch!, CommandPath, min: 1, max: 65536) ?? DefaultBatch;
         string device = ParseDevice(_device!);
         bool json = _json!.HasValue();
+        CompareSettings compare = ParseCompare();
 
         string text = TextFile.Read(textPath);
         context.ThrowIfCancelled();
@@ -86,10 +108,21 @@ Examples:
             throw new OptimizerException(ErrorCodes.TextTooShort,
                 $"The text has {tokens.Length} token(s); at least {(prefixBos ? 1 : 2)} are needed to score one.", textPath);
         context.ThrowIfCancelled();
+        string modelName = CompareRun.NameOf(folder);
+
+        if (compare.Any)
+        {
+            var plan = new CompareRun.TextPlan(Path.GetFileName(textPath), encoded.Length, tokens, window, batch, prefixBos, windows, scoredTotal);
+            var calibration = compare.Calibration with { SequenceLength = Math.Min(CalibrationOptions.DefaultSequenceLength, config.MaxPositionEmbeddings) };
+            CompareReport compared = CompareRun.Run(context, folder, modelName, text, plan, device, compare with { Calibration = calibration });
+            if (json) context.Out.Write(compared.RenderJson());
+            else compared.WriteText(context.Out);
+            context.Out.Flush();
+            return Task.FromResult(ExitCodes.Success);
+        }
 
         using var model = LlamaModel.Create(config, folder.Weights, new ModelOptions { Device = device });
         var evaluator = new PerplexityEvaluator(model, new PerplexityOptions { Context = window, BatchSize = batch, PrefixBos = prefixBos });
-        string modelName = Path.GetFileName(folder.Path.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
         context.Info($"eval: {modelName}: {Units.Count(tokens.Length)} tokens in {Units.Count(windows)} window(s) of up to "
             + $"{Units.Count(window)}, batch {batch}, device {model.DeviceName}");
 
@@ -106,6 +139,26 @@ Examples:
         else report.WriteText(context.Out);
         context.Out.Flush();
         return Task.FromResult(ExitCodes.Success);
+    }
+
+    /// <summary>The comparison options; calibration options without a static scheme are a usage error.</summary>
+    private CompareSettings ParseCompare()
+    {
+        string? comparePath = _compare!.HasValue() ? _compare.Value() : null;
+        if (comparePath is not null && comparePath.Trim().Length == 0)
+            throw new UsageException(ErrorCodes.CliInvalidValue, "--compare needs a model path.", CommandPath);
+        WeightScheme? weights = QuantSchemes.ParseWeight(_weightQuant!.HasValue() ? _weightQuant.Value() : null, CommandPath);
+        var activations = QuantSchemes.ParseActivation(_activationQuant!.HasValue() ? _activationQuant.Value() : null, CommandPath);
+        string[] paths = _calibration!.Values.Where(v => v is not null).Select(v => v!).ToArray();
+        if (paths.Any(p => p.Trim().Length == 0))
+            throw new UsageException(ErrorCodes.CliInvalidValue, "--calibration needs a file or folder path.", CommandPath);
+        // At least one calibration sequence.
+        int tokens = OptionValues.Integer(_calibrationTokens!, CommandPath, min: CalibrationOptions.DefaultSequenceLength) ?? CalibrationOptions.DefaultTokens;
+        var settings = new CompareSettings(comparePath, weights, activations, new CalibrationOptions { Paths = paths, Tokens = tokens });
+        if ((paths.Length > 0 || _calibrationTokens!.HasValue()) && !settings.NeedsCalibration)
+            throw new UsageException(ErrorCodes.EvalOptionsConflict,
+                "--calibration and --calibration-tokens set the ranges of a static activation scheme; add --activation-quant a8-static or a4-static.", CommandPath);
+        return settings;
     }
 
     private static string ParseDevice(CommandOption option)
