@@ -5,8 +5,9 @@ namespace Optimizer.Engine.Model;
 /// <summary>
 /// A streaming <see cref="IActivationProbe"/> that keeps, per (layer, site), the <see cref="SiteStatistics"/>: token
 /// count, max |x|, per-channel max and mean |x|, per-token max and median |x|, the top-k entries and a log-binned |x|
-/// histogram. Reductions run in torch on the model device; only small results come back. Deterministic for the same
-/// input. Not thread-safe.
+/// histogram. Reductions run in managed code over the activation's CPU memory, in parallel over fixed partitions (an
+/// activation on another device is copied to the CPU once). Deterministic for the same input, whatever the thread count.
+/// Not thread-safe.
 /// </summary>
 public sealed class ActivationStatistics : IActivationProbe
 {
@@ -45,7 +46,10 @@ public sealed class ActivationStatistics : IActivationProbe
             throw new ArgumentException($"Layer {context.Layer} site {ProbeSites.Id(context.Site)} had {stats.Channels} channels, now {channels}.", nameof(activation));
         }
         using var noGrad = no_grad();
-        Tensor floats = activation.dtype == ScalarType.Float32 && activation.is_contiguous() ? activation : activation.to(ScalarType.Float32).contiguous();
+        // The reductions read CPU memory directly: a CPU float32 activation is used in place, anything else is copied once.
+        Tensor floats = activation.dtype == ScalarType.Float32 && activation.device_type == TorchSharp.DeviceType.CPU && activation.is_contiguous()
+            ? activation
+            : activation.to(ScalarType.Float32, CPU).contiguous();
         try
         {
             int rowsPerChunk = (int)Math.Max(1, Math.Min(context.Rows, _options.ChunkElements / channels));

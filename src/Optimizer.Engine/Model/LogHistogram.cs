@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using static TorchSharp.torch;
 
 namespace Optimizer.Engine.Model;
@@ -21,6 +22,20 @@ public sealed class LogHistogram
 
     /// <summary>Total bins, including the underflow/zero bin and the overflow bin.</summary>
     public const int BinCount = (MaxExponent - MinExponent) * BinsPerOctave + 2;
+
+    /// <summary>Returned by <see cref="Bin"/> for NaN: it counts in the overflow bin but is no magnitude.</summary>
+    internal const int NaNBin = BinCount - 1;
+
+    // Exact binning: a float's exponent gives the octave and its 23 mantissa bits the 1/16-octave step, found by table
+    // over the top CellBits bits. Values within EdgeBand mantissa units (relative 2^-13 or less) of a bin edge are
+    // "near an edge": there the torch reference (float32 log2, then histc's float arithmetic, together a few 1e-6
+    // relative) may round across the edge, so those few values are counted by the torch pipeline itself.
+    private const int CellBits = 12;
+    private const int CellShift = 23 - CellBits;
+    private const int EdgeBand = 1 << 10;
+    private const byte SlowCell = byte.MaxValue;
+    private static readonly int[] Thresholds = BuildThresholds();
+    private static readonly byte[] Cells = BuildCells();
 
     private readonly long[] _counts = new long[BinCount];
 
@@ -56,6 +71,54 @@ public sealed class LogHistogram
         return Representative(BinCount - 1);
     }
 
+    /// <summary>
+    /// The bin of <paramref name="abs"/> (≥ 0 or NaN) by exact comparison with the bin edges (monotone in the value);
+    /// <paramref name="nearEdge"/> says it lies so close to an edge that <see cref="Add(Tensor)"/> may bin it in the
+    /// neighbour: count such values with <see cref="AddExact"/>, the rest with <see cref="AddBinCounts"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Bin(float abs, out bool nearEdge)
+    {
+        nearEdge = false;
+        int bits = BitConverter.SingleToInt32Bits(abs);
+        int exponent = ((bits >> 23) & 0xFF) - 127;
+        if (exponent == 128) return BinCount - 1;                      // +inf and NaN
+        if (exponent < MinExponent - 1) return 0;
+        if (exponent > MaxExponent) return BinCount - 1;
+        int mantissa = bits & 0x7FFFFF;
+        int step = Cells[mantissa >> CellShift];
+        if (step == SlowCell) step = SlowStep(mantissa, out nearEdge);
+        int bin = 1 + (exponent - MinExponent) * BinsPerOctave + step;
+        return bin < 0 ? 0 : bin > BinCount - 1 ? BinCount - 1 : bin;
+    }
+
+    /// <summary>Adds per-bin counts (as from <see cref="Bin"/> for values not near an edge) totalling <paramref name="values"/>.</summary>
+    internal void AddBinCounts(ReadOnlySpan<long> counts, long values)
+    {
+        for (int i = 0; i < BinCount; i++) _counts[i] += counts[i];
+        Total += values;
+    }
+
+    /// <summary>
+    /// Counts values near a bin edge exactly as <see cref="Add(Tensor)"/> does, padded with 1.0 (bin edge-free, exactly
+    /// log2 = 0) to whole vector widths so torch takes the same vectorized path as for a full activation.
+    /// </summary>
+    internal void AddExact(ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty) return;
+        const int width = 64;
+        int padded = (values.Length + width - 1) / width * width;
+        var buffer = new float[padded];
+        values.CopyTo(buffer);
+        buffer.AsSpan(values.Length).Fill(1f);
+        using var noGrad = no_grad();
+        using Tensor t = tensor(buffer);
+        Add(t);
+        int pad = padded - values.Length;
+        _counts[Bin(1f, out _)] -= pad;
+        Total -= pad;
+    }
+
     /// <summary>Counts the |x| values of <paramref name="abs"/> (any shape, float32, non-negative or NaN) in torch.</summary>
     /// <remarks>
     /// One <c>histc</c> over log2|x| with the same 1/16-octave bins, widened by one octave on each side: log2 is
@@ -78,5 +141,46 @@ public sealed class LogHistogram
             _counts[bin] += (long)counts[i];
         }
         Total += abs.numel();
+    }
+
+    private static int SlowStep(int mantissa, out bool nearEdge)
+    {
+        nearEdge = false;
+        int step = 0;
+        for (int i = 0; i < Thresholds.Length; i++)
+        {
+            int t = Thresholds[i];
+            if (Math.Abs(mantissa - t) < EdgeBand) nearEdge = true;
+            if (i > 0 && i < BinsPerOctave && mantissa >= t) step++;
+        }
+        return step;
+    }
+
+    /// <summary>Mantissa values (units of 2^-23) of the edges 2^(i/16), i = 0…16, inside one octave.</summary>
+    private static int[] BuildThresholds()
+    {
+        var thresholds = new int[BinsPerOctave + 1];
+        for (int i = 0; i <= BinsPerOctave; i++) thresholds[i] = (int)Math.Ceiling((Math.Pow(2, i / (double)BinsPerOctave) - 1) * (1 << 23));
+        return thresholds;
+    }
+
+    /// <summary>Per cell of 2^CellShift mantissa values: the step inside the octave, or SlowCell when an edge band touches it.</summary>
+    private static byte[] BuildCells()
+    {
+        var cells = new byte[1 << CellBits];
+        for (int c = 0; c < cells.Length; c++)
+        {
+            int low = c << CellShift, high = low + (1 << CellShift) - 1;
+            bool touches = false;
+            int step = 0;
+            for (int i = 0; i < Thresholds.Length; i++)
+            {
+                int t = Thresholds[i];
+                if (high > t - EdgeBand && low < t + EdgeBand) touches = true;
+                if (i > 0 && i < BinsPerOctave && low >= t) step++;
+            }
+            cells[c] = touches ? SlowCell : (byte)step;
+        }
+        return cells;
     }
 }

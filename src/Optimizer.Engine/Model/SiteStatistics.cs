@@ -82,50 +82,90 @@ public sealed class SiteStatistics
     /// <summary>Quantile of |x| from <see cref="Histogram"/> (see its resolution).</summary>
     public double Quantile(double q) => Histogram.Quantile(q);
 
-    /// <summary>Adds rows <paramref name="firstRow"/>… of one observation; <paramref name="rows"/> is [n, C] float32.</summary>
-    internal void Add(in ProbeContext context, Tensor rows, int firstRow)
+    /// <summary>
+    /// Adds rows <paramref name="firstRow"/>… of one observation; <paramref name="rows"/> is a contiguous float32 [n, C]
+    /// tensor in CPU memory (see <see cref="ActivationReduction"/>).
+    /// </summary>
+    internal unsafe void Add(in ProbeContext context, Tensor rows, int firstRow)
     {
-        long n = rows.shape[0];
-        using var scope = NewDisposeScope();
-        Tensor abs = rows.abs();
-        float[] channelMax = ToCpu<float>(abs.amax(new long[] { 0 }));
-        double[] channelSum = ToCpu<double>(abs.sum(0, type: ScalarType.Float64));
-        Tensor rowMax = abs.amax(new long[] { 1 });
-        float[] tokenMax = ToCpu<float>(rowMax);
-        float[]? tokenMedian = _withMedians ? ToCpu<float>(abs.kthvalue((Channels + 1) / 2, 1).values) : null;
-        // Exact top-k in two stages: the k largest entries lie in the k rows with the largest row maxima.
-        Tensor candidateRows = rowMax.topk((int)Math.Min(TopK, n)).indexes;
-        Tensor candidates = abs.index_select(0, candidateRows);
-        var (_, flatIndex) = candidates.view(-1).topk((int)Math.Min(TopK, candidates.numel()));
-        Tensor rowIndex = candidateRows.index_select(0, flatIndex.div(Channels, rounding_mode: RoundingMode.floor));
-        Tensor channelIndex = flatIndex.remainder(Channels);
-        long[] topRows = ToCpu<long>(rowIndex);
-        long[] topChannels = ToCpu<long>(channelIndex);
-        float[] signed = ToCpu<float>(rows.index_select(0, rowIndex).gather(1, channelIndex.unsqueeze(1)).squeeze(1));
-        Histogram.Add(abs);
+        int n = checked((int)rows.shape[0]);
+        long elements = (long)n * Channels;
+        if (rows.dtype != ScalarType.Float32 || rows.device_type != TorchSharp.DeviceType.CPU || !rows.is_contiguous() || rows.numel() != elements)
+            throw new ArgumentException("Statistics need contiguous float32 rows in CPU memory.", nameof(rows));
+        fixed (byte* bytes = rows.bytes)
+        {
+            float* data = (float*)bytes;
+            var perRow = ActivationReduction.Rows(data, n, Channels, _withMedians);
+            var channelMax = new float[Channels];
+            var channelSum = new double[Channels];
+            ActivationReduction.Channels(data, n, Channels, channelMax, channelSum);
+            var candidates = ActivationReduction.Top(data, n, Channels, perRow.FiniteMax, TopK);
 
-        for (int j = 0; j < Channels; j++)
-        {
-            if (channelMax[j] > _channelAbsMax[j] || float.IsNaN(channelMax[j])) _channelAbsMax[j] = channelMax[j];
-            _channelAbsSum[j] += channelSum[j];
-            if (channelMax[j] > MaxAbs || float.IsNaN(channelMax[j])) MaxAbs = channelMax[j];
-        }
-        long firstIndex = context.TokenIndex(firstRow);
-        EnsureTokenSlots(firstIndex + n);
-        for (int r = 0; r < n; r++)
-        {
-            _tokenAbsMax[firstIndex + r] = tokenMax[r];
-            if (tokenMedian is not null) _tokenMedianAbs[firstIndex + r] = tokenMedian[r];
-        }
-        ReadOnlySpan<long> tokenIds = context.TokenIds.Span;
-        for (int i = 0; i < topRows.Length; i++)
-        {
-            int row = firstRow + (int)topRows[i];
-            _top.Add(new ActivationEntry(Layer, Site, context.TokenIndex(row), context.Position(row), tokenIds[row], (int)topChannels[i], signed[i]));
+            Histogram.AddBinCounts(perRow.BinCounts, elements - perRow.NearEdge.Count);
+            Histogram.AddExact(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(perRow.NearEdge));
+            for (int j = 0; j < Channels; j++)
+            {
+                if (channelMax[j] > _channelAbsMax[j] || float.IsNaN(channelMax[j])) _channelAbsMax[j] = channelMax[j];
+                _channelAbsSum[j] += channelSum[j];
+                if (channelMax[j] > MaxAbs || float.IsNaN(channelMax[j])) MaxAbs = channelMax[j];
+            }
+            long firstIndex = context.TokenIndex(firstRow);
+            EnsureTokenSlots(firstIndex + n);
+            perRow.TokenMax.CopyTo(_tokenAbsMax, firstIndex);
+            perRow.TokenMedian?.CopyTo(_tokenMedianAbs, firstIndex);
+            _top.AddRange(ChunkTop(context, rows, firstRow, candidates));
         }
         _top.Sort(ActivationEntry.CompareByMagnitude);
         if (_top.Count > TopK) _top.RemoveRange(TopK, _top.Count - TopK);
         TokenCount += n;
+    }
+
+    /// <summary>
+    /// The block's top entries. Without a tie at the k-th magnitude they are the exact top k and agree with the torch
+    /// selection used before; with one, torch's choice among the tied entries is kept (its two-stage topk), so results
+    /// stay identical to earlier versions of this class.
+    /// </summary>
+    private List<ActivationEntry> ChunkTop(in ProbeContext context, Tensor rows, int firstRow, ActivationReduction.TopCandidates candidates)
+    {
+        ReadOnlySpan<long> tokenIds = context.TokenIds.Span;
+        var entries = new List<ActivationEntry>(candidates.Entries.Count);
+        foreach (var (r, channel, value) in candidates.Entries)
+        {
+            int row = firstRow + r;
+            entries.Add(new ActivationEntry(Layer, Site, context.TokenIndex(row), context.Position(row), tokenIds[row], channel, value));
+        }
+        entries.Sort(ActivationEntry.CompareByMagnitude);
+        if (entries.Count < TopK) return entries;
+        float kth = entries[TopK - 1].Magnitude;
+        long atLeastKth = 0;
+        foreach (var e in entries) if (e.Magnitude >= kth && e.Magnitude != candidates.Threshold) atLeastKth++;
+        if (kth == candidates.Threshold) atLeastKth += candidates.TiesAtThreshold;
+        if (atLeastKth <= TopK) return entries.GetRange(0, TopK);
+        return TorchTop(context, rows, firstRow);
+    }
+
+    /// <summary>Exact top-k in torch in two stages: the k largest entries lie in the k rows with the largest row maxima.</summary>
+    private List<ActivationEntry> TorchTop(in ProbeContext context, Tensor rows, int firstRow)
+    {
+        using var scope = NewDisposeScope();
+        long n = rows.shape[0];
+        Tensor abs = rows.abs();
+        Tensor candidateRows = abs.amax(new long[] { 1 }).topk((int)Math.Min(TopK, n)).indexes;
+        Tensor candidates = abs.index_select(0, candidateRows);
+        var (_, flatIndex) = candidates.view(-1).topk((int)Math.Min(TopK, candidates.numel()));
+        Tensor rowIndex = candidateRows.index_select(0, flatIndex.div(Channels, rounding_mode: RoundingMode.floor));
+        Tensor channelIndex = flatIndex.remainder(Channels);
+        long[] topRows = rowIndex.data<long>().ToArray();
+        long[] topChannels = channelIndex.data<long>().ToArray();
+        float[] signed = rows.index_select(0, rowIndex).gather(1, channelIndex.unsqueeze(1)).squeeze(1).contiguous().data<float>().ToArray();
+        ReadOnlySpan<long> tokenIds = context.TokenIds.Span;
+        var entries = new List<ActivationEntry>(topRows.Length);
+        for (int i = 0; i < topRows.Length; i++)
+        {
+            int row = firstRow + (int)topRows[i];
+            entries.Add(new ActivationEntry(Layer, Site, context.TokenIndex(row), context.Position(row), tokenIds[row], (int)topChannels[i], signed[i]));
+        }
+        return entries;
     }
 
     private void EnsureTokenSlots(long needed)
@@ -146,11 +186,5 @@ public sealed class SiteStatistics
         array.CopyTo(grown, 0);
         grown.AsSpan(array.Length).Fill(float.NaN);
         array = grown;
-    }
-
-    private static T[] ToCpu<T>(Tensor t) where T : unmanaged
-    {
-        using Tensor cpu = t.to(CPU, copy: true).contiguous();
-        return cpu.data<T>().ToArray();
     }
 }

@@ -1,0 +1,203 @@
+namespace Optimizer.Engine.Model;
+
+/// <summary>
+/// The per-observation reductions of <see cref="SiteStatistics"/> over a float32 [n, C] row-major block in CPU memory:
+/// one pass over rows (per-token max and lower median, |x| histogram) and one over channel stripes (per-channel max and
+/// float64 sum), both parallel over fixed partitions merged in a fixed order, so results do not depend on the number of
+/// threads. Medians are a two-level selection: rows are bucketed by histogram bin (monotone in |x|), then only the
+/// bucket holding the median is searched. NaN follows torch: it propagates through maxima and sums, counts in the
+/// overflow bin, and sorts above every number in a median.
+/// </summary>
+internal static unsafe class ActivationReduction
+{
+    /// <summary>Below this many elements a block is reduced on the calling thread.</summary>
+    private const long ParallelThreshold = 1L << 15;
+
+    /// <summary>Elements per row block or channel stripe handed to one worker.</summary>
+    private const int PartitionElements = 1 << 14;
+
+    /// <summary>Per-token results and the histogram of one block.</summary>
+    internal sealed class RowResults(int rows)
+    {
+        public float[] TokenMax { get; } = new float[rows];
+        public float[] FiniteMax { get; } = new float[rows];
+        public float[]? TokenMedian { get; set; }
+        public long[] BinCounts { get; } = new long[LogHistogram.BinCount];
+        public List<float> NearEdge { get; } = new();
+    }
+
+    /// <summary>Row pass: per-token max |x| (NaN if any), max over non-NaN |x|, lower median |x| (optional) and the histogram.</summary>
+    public static RowResults Rows(float* data, int rows, int channels, bool medians)
+    {
+        var result = new RowResults(rows) { TokenMedian = medians ? new float[rows] : null };
+        int rowsPerPart = Math.Max(1, PartitionElements / channels);
+        int parts = (rows + rowsPerPart - 1) / rowsPerPart;
+        var gate = new object();
+        var address = (IntPtr)data;
+        void Body(int part, RowScratch scratch)
+        {
+            int end = Math.Min(rows, (part + 1) * rowsPerPart);
+            for (int r = part * rowsPerPart; r < end; r++) ReduceRow((float*)address + (long)r * channels, channels, r, result, scratch);
+        }
+        void Merge(RowScratch scratch)
+        {
+            lock (gate)
+            {
+                for (int b = 0; b < LogHistogram.BinCount; b++) result.BinCounts[b] += scratch.BinCounts[b];
+                result.NearEdge.AddRange(scratch.NearEdge);
+            }
+        }
+        if ((long)rows * channels < ParallelThreshold || parts == 1)
+        {
+            var scratch = new RowScratch(channels);
+            for (int part = 0; part < parts; part++) Body(part, scratch);
+            Merge(scratch);
+        }
+        else
+        {
+            Parallel.For(0, parts, () => new RowScratch(channels), (part, _, scratch) => { Body(part, scratch); return scratch; }, Merge);
+        }
+        return result;
+    }
+
+    /// <summary>Channel pass: per-channel max |x| (NaN if any) and float64 sum of |x| over all rows, in row order.</summary>
+    public static void Channels(float* data, int rows, int channels, float[] channelMax, double[] channelSum)
+    {
+        int stripe = Math.Max(16, Math.Min(channels, PartitionElements / Math.Max(1, rows)));
+        int parts = (channels + stripe - 1) / stripe;
+        var address = (IntPtr)data;
+        void Body(int part)
+        {
+            int first = part * stripe, end = Math.Min(channels, first + stripe);
+            float* p = (float*)address;
+            for (int j = first; j < end; j++) { channelMax[j] = 0; channelSum[j] = 0; }
+            for (int r = 0; r < rows; r++)
+            {
+                float* row = p + (long)r * channels;
+                for (int j = first; j < end; j++)
+                {
+                    float a = MathF.Abs(row[j]);
+                    if (a > channelMax[j] || float.IsNaN(a)) channelMax[j] = a;   // NaN sticks: nothing compares above it
+                    channelSum[j] += a;
+                }
+            }
+        }
+        if ((long)rows * channels < ParallelThreshold || parts == 1)
+        {
+            for (int part = 0; part < parts; part++) Body(part);
+        }
+        else
+        {
+            Parallel.For(0, parts, Body);
+        }
+    }
+
+    /// <summary>Top-entry candidates of one block (see <see cref="Top"/>).</summary>
+    internal sealed record TopCandidates(List<(int Row, int Channel, float Value)> Entries, float Threshold, long TiesAtThreshold);
+
+    /// <summary>
+    /// Candidates for the <paramref name="k"/> first entries by (|x| descending, row ascending, channel ascending), as
+    /// (row, channel, signed value); the caller sorts and truncates. Those entries lie in rows whose non-NaN max reaches
+    /// the k-th largest such max t and have |x| ≥ t. Entries equal to t are kept in row-then-channel order, at most k of
+    /// them; <see cref="TopCandidates.TiesAtThreshold"/> counts them all.
+    /// </summary>
+    public static TopCandidates Top(float* data, int rows, int channels, float[] finiteMax, int k)
+    {
+        // With no more rows than k every (non-NaN) entry is a candidate.
+        float threshold = k >= rows ? -1f : Select((float[])finiteMax.Clone(), rows - k);
+        var entries = new List<(int, int, float)>();
+        var ties = new List<(int, int, float)>();
+        long tieCount = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            if (!(finiteMax[r] >= threshold)) continue;
+            float* row = data + (long)r * channels;
+            for (int j = 0; j < channels; j++)
+            {
+                float a = MathF.Abs(row[j]);
+                if (a > threshold) entries.Add((r, j, row[j]));
+                else if (a == threshold && tieCount++ < k) ties.Add((r, j, row[j]));
+            }
+        }
+        entries.AddRange(ties);
+        return new TopCandidates(entries, threshold, tieCount);
+    }
+
+    private static void ReduceRow(float* row, int channels, int r, RowResults result, RowScratch scratch)
+    {
+        float max = 0;
+        int nan = 0, low = LogHistogram.BinCount, high = -1;
+        bool medians = result.TokenMedian is not null;
+        for (int j = 0; j < channels; j++)
+        {
+            float a = MathF.Abs(row[j]);
+            int bin = LogHistogram.Bin(a, out bool nearEdge);
+            if (nearEdge) scratch.NearEdge.Add(a);
+            else scratch.BinCounts[bin]++;
+            if (float.IsNaN(a)) { nan++; continue; }
+            if (a > max) max = a;
+            if (medians)
+            {
+                scratch.ElementBins[j] = (short)bin;
+                scratch.RowBins[bin]++;
+                if (bin < low) low = bin;
+                if (bin > high) high = bin;
+            }
+        }
+        result.FiniteMax[r] = max;
+        result.TokenMax[r] = nan > 0 ? float.NaN : max;
+        if (!medians) return;
+        int rank = (channels + 1) / 2 - 1;             // 0-based lower median
+        if (rank >= channels - nan)
+        {
+            result.TokenMedian![r] = float.NaN;
+        }
+        else
+        {
+            int below = 0, target = low;
+            while (below + scratch.RowBins[target] <= rank) below += scratch.RowBins[target++];
+            int count = 0;
+            for (int j = 0; j < channels; j++)
+            {
+                float a = MathF.Abs(row[j]);
+                if (!float.IsNaN(a) && scratch.ElementBins[j] == target) scratch.Values[count++] = a;
+            }
+            result.TokenMedian![r] = Select(scratch.Values.AsSpan(0, count), rank - below);
+        }
+        if (high >= low) scratch.RowBins.AsSpan(low, high - low + 1).Clear();
+    }
+
+    /// <summary>The <paramref name="index"/>-th smallest (0-based) of NaN-free <paramref name="values"/>, which it reorders.</summary>
+    internal static float Select(Span<float> values, int index)
+    {
+        int low = 0, high = values.Length - 1;
+        while (low < high)
+        {
+            // Median of three as pivot, then a three-way partition: [low, lt) < pivot, [lt, gt] == pivot, (gt, high] > pivot.
+            float a = values[low], b = values[low + (high - low) / 2], c = values[high];
+            float pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+            int lt = low, i = low, gt = high;
+            while (i <= gt)
+            {
+                float v = values[i];
+                if (v < pivot) { values[i++] = values[lt]; values[lt++] = v; }
+                else if (v > pivot) { values[i] = values[gt]; values[gt--] = v; }
+                else i++;
+            }
+            if (index < lt) high = lt - 1;
+            else if (index > gt) low = gt + 1;
+            else return pivot;
+        }
+        return values[index];
+    }
+
+    /// <summary>One worker's buffers.</summary>
+    private sealed class RowScratch(int channels)
+    {
+        public long[] BinCounts { get; } = new long[LogHistogram.BinCount];
+        public List<float> NearEdge { get; } = new();
+        public int[] RowBins { get; } = new int[LogHistogram.BinCount];
+        public short[] ElementBins { get; } = new short[channels];
+        public float[] Values { get; } = new float[channels];
+    }
+}
