@@ -66,8 +66,8 @@ public static class GgufModelReader
             NumAttentionHeads = heads,
             NumKeyValueHeads = m.FindInt32(K(GgufKeys.HeadCountKv)) ?? heads,
             HeadDimOverride = keyLength is int k && k != (heads > 0 ? hidden / heads : 0) ? k : null,
-            RmsNormEps = m.GetFloat(K(GgufKeys.RmsEpsilon)),
-            RopeTheta = m.FindFloat(K(GgufKeys.RopeFreqBase)) ?? 10000.0,
+            RmsNormEps = Shortest(m.GetFloat(K(GgufKeys.RmsEpsilon))),
+            RopeTheta = Shortest(m.FindFloat(K(GgufKeys.RopeFreqBase)) ?? 10000.0),
             MaxPositionEmbeddings = m.FindInt32(K(GgufKeys.ContextLength)) ?? 2048,
             TieWordEmbeddings = file.Find(LlamaGgufNames.Name(TensorRole.OutputHead)) is null,
             AttentionBias = llamaBias ? true : null,
@@ -76,5 +76,16 @@ public static class GgufModelReader
         };
         config.Validate(file.Path);
         return config;
+    }
+
+    /// <summary>
+    /// A value stored as f32 (as llama.cpp stores eps and the RoPE base) as the shortest decimal that round-trips the
+    /// float, so 1e-5 written from a config reads back as 1e-5 and not as 9.99999974737875E-06.
+    /// </summary>
+    private static double Shortest(double value)
+    {
+        float single = (float)value;
+        if (single != value || !float.IsFinite(single)) return value;
+        return double.Parse(single.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -146,23 +146,24 @@ internal sealed unsafe class GgufParser
     private GgufValue ReadValue(GgufValueType type, string key, int depth)
     {
         long at = _position;
+        string what = $"the value of '{key}'";
         switch (type)
         {
-            case GgufValueType.UInt8: return GgufValue.UInt8(Take(1, key)[0]);
-            case GgufValueType.Int8: return GgufValue.Int8((sbyte)Take(1, key)[0]);
-            case GgufValueType.UInt16: return GgufValue.UInt16(BinaryPrimitives.ReadUInt16LittleEndian(Take(2, key)));
-            case GgufValueType.Int16: return GgufValue.Int16(BinaryPrimitives.ReadInt16LittleEndian(Take(2, key)));
-            case GgufValueType.UInt32: return GgufValue.UInt32(ReadUInt32(key));
-            case GgufValueType.Int32: return GgufValue.Int32(BinaryPrimitives.ReadInt32LittleEndian(Take(4, key)));
-            case GgufValueType.Float32: return GgufValue.Float32(BinaryPrimitives.ReadSingleLittleEndian(Take(4, key)));
-            case GgufValueType.UInt64: return GgufValue.UInt64(ReadUInt64(key));
-            case GgufValueType.Int64: return GgufValue.Int64(BinaryPrimitives.ReadInt64LittleEndian(Take(8, key)));
-            case GgufValueType.Float64: return GgufValue.Float64(BinaryPrimitives.ReadDoubleLittleEndian(Take(8, key)));
+            case GgufValueType.UInt8: return GgufValue.UInt8(Take(1, what)[0]);
+            case GgufValueType.Int8: return GgufValue.Int8((sbyte)Take(1, what)[0]);
+            case GgufValueType.UInt16: return GgufValue.UInt16(BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what)));
+            case GgufValueType.Int16: return GgufValue.Int16(BinaryPrimitives.ReadInt16LittleEndian(Take(2, what)));
+            case GgufValueType.UInt32: return GgufValue.UInt32(ReadUInt32(what));
+            case GgufValueType.Int32: return GgufValue.Int32(BinaryPrimitives.ReadInt32LittleEndian(Take(4, what)));
+            case GgufValueType.Float32: return GgufValue.Float32(BinaryPrimitives.ReadSingleLittleEndian(Take(4, what)));
+            case GgufValueType.UInt64: return GgufValue.UInt64(ReadUInt64(what));
+            case GgufValueType.Int64: return GgufValue.Int64(BinaryPrimitives.ReadInt64LittleEndian(Take(8, what)));
+            case GgufValueType.Float64: return GgufValue.Float64(BinaryPrimitives.ReadDoubleLittleEndian(Take(8, what)));
             case GgufValueType.Bool:
-                byte b = Take(1, key)[0];
+                byte b = Take(1, what)[0];
                 if (b > 1) throw Fail(ErrorCodes.GgufMetadataInvalid, $"Metadata '{key}' is a bool stored as {b}; only 0 and 1 are allowed", at);
                 return GgufValue.Bool(b == 1);
-            case GgufValueType.String: return GgufValue.String(ReadString(key));
+            case GgufValueType.String: return GgufValue.String(ReadString(what));
             default: return GgufValue.FromArray(ReadArray(key, depth));
         }
     }
