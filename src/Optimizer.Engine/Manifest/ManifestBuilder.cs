@@ -42,8 +42,7 @@ public static class ManifestBuilder
             new RatioOption(coOptions.OtcRatio),
             analysis.Options.CensusTopK);
 
-        var census = analysis.Census.Select(s => new CensusEntry(s.Layer, s.SiteId, s.Channels, s.MaxAbs, s.MedianAbs, s.P99Abs, s.MaxTokenRatio,
-            s.Top.Select(t => new CensusTopEntry(t.Position, checked((int)t.TokenId), t.Channel, t.Value)).ToArray())).ToArray();
+        var census = Census(analysis.Census);
 
         MassiveActivationReport report = analysis.MassiveActivations;
         var findings = new ManifestFindings(
@@ -60,6 +59,11 @@ public static class ManifestBuilder
         return new OutlierManifest(new ManifestTool(ToolName, ReleaseVersion(toolVersion)), model, options,
             Calibration(analysis.Calibration), census, channels.Profiles, findings);
     }
+
+    /// <summary>The <c>census</c> entries of an analysis (also used for <c>census_after</c>).</summary>
+    public static CensusEntry[] Census(IReadOnlyList<SiteCensus> census) =>
+        census.Select(s => new CensusEntry(s.Layer, s.SiteId, s.Channels, s.MaxAbs, s.MedianAbs, s.P99Abs, s.MaxTokenRatio,
+            s.Top.Select(t => new CensusTopEntry(t.Position, checked((int)t.TokenId), t.Channel, t.Value)).ToArray())).ToArray();
 
     /// <summary>The <c>calibration</c> section of a calibration set.</summary>
     public static ManifestCalibration Calibration(CalibrationSet set)

@@ -19,6 +19,7 @@ public static class ToolApplication
         () => new InspectCommand(),
         () => new EvalCommand(),
         () => new AnalyzeCommand(),
+        () => new OptimizeCommand(),
         () => new ReportCommand(),
     };
 

@@ -1,0 +1,55 @@
+using Optimizer.Engine.Formats;
+
+namespace Optimizer.Engine.Pipeline;
+
+/// <summary>
+/// The up-front peak-memory estimate of an optimize run with layer streaming (one decoder layer resident per model):
+/// the largest decoder layer in F32 (twice: the layer being run and the transformed/quantized view computing the next
+/// one), the resident embedding, output head and final norm in F32, the activations of one calibration batch, and one
+/// chunk of vocabulary-sized logits. <see cref="Check"/> fails with <see cref="ErrorCodes.MemoryBudgetExceeded"/>.
+/// </summary>
+/// <param name="LargestLayerBytes">The largest decoder layer's weights in F32.</param>
+/// <param name="ResidentBytes">Embedding, output head (when not tied) and final norm in F32.</param>
+/// <param name="ActivationBytes">Activations of one calibration batch (hidden states, the widest FFN intermediate, attention scores).</param>
+/// <param name="LogitsBytes">One chunk of vocabulary-sized logits (reference and candidate log-probabilities, float64).</param>
+public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, long ActivationBytes, long LogitsBytes)
+{
+    /// <summary>Elements per logits chunk (ModelComparison compares vocabulary-sized rows in chunks of 4 Mi elements).</summary>
+    public const long LogitsChunkElements = 1L << 22;
+
+    /// <summary>The estimated peak in bytes.</summary>
+    public long PeakBytes => checked(2 * LargestLayerBytes + ResidentBytes + ActivationBytes + LogitsBytes);
+
+    /// <summary>Estimates the run of <paramref name="config"/> with these weights, batch size and sequence length.</summary>
+    public static MemoryEstimate For(ModelConfig config, ITensorSource weights, int batchSize, int sequenceLength)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
+        var perLayer = new long[Math.Max(config.NumHiddenLayers, 1)];
+        long resident = 0;
+        foreach (var (role, layer, name, shape) in LlamaTensorNames.Expected(config))
+        {
+            long elements = weights.Find(name)?.ElementCount ?? shape.Aggregate(1L, (n, d) => checked(n * d));
+            if (LlamaTensorNames.IsPerLayer(role)) perLayer[layer] += elements * 4;
+            else resident += elements * 4;
+        }
+        if (config.TieWordEmbeddings) resident += (long)config.VocabSize * config.HiddenSize * 4;
+        long tokens = (long)batchSize * sequenceLength;
+        long width = Math.Max(config.HiddenSize, 2L * config.IntermediateSize);
+        long attention = (long)batchSize * config.NumAttentionHeads * sequenceLength * sequenceLength;
+        long activations = 4 * (tokens * (6L * config.HiddenSize + 2 * width) + 2 * attention);
+        long logitRows = Math.Max(1, Math.Min(tokens, LogitsChunkElements / Math.Max(config.VocabSize, 1)));
+        long logits = logitRows * config.VocabSize * (4 + 8 + 8) + tokens * config.VocabSize * 4;
+        return new MemoryEstimate(perLayer.Max(), resident, activations, logits);
+    }
+
+    /// <summary>Throws <see cref="ErrorCodes.MemoryBudgetExceeded"/> when <see cref="PeakBytes"/> exceeds <paramref name="budgetBytes"/>.</summary>
+    public void Check(long budgetBytes, string modelName)
+    {
+        if (PeakBytes <= budgetBytes) return;
+        throw new OptimizerException(ErrorCodes.MemoryBudgetExceeded,
+            $"Model '{modelName}' needs an estimated {ByteSize.Format(PeakBytes)} at peak (largest layer {ByteSize.Format(LargestLayerBytes)} x 2, "
+            + $"embedding/head {ByteSize.Format(ResidentBytes)}, activations {ByteSize.Format(ActivationBytes)}, logits {ByteSize.Format(LogitsBytes)}), "
+            + $"more than the budget of {ByteSize.Format(budgetBytes)} (max-memory).");
+    }
+}

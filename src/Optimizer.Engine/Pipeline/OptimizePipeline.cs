@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Optimizer.Engine.Calibration;
+using Optimizer.Engine.Diagnostics;
+using Optimizer.Engine.Diagnostics.ChannelOutliers;
+using Optimizer.Engine.Formats;
+using Optimizer.Engine.Formats.HfExport;
+using Optimizer.Engine.Manifest;
+using Optimizer.Engine.Model;
+using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Transforms;
+
+namespace Optimizer.Engine.Pipeline;
+
+/// <summary>
+/// The <c>optimize</c> pipeline (DESIGN.md §2): open the model (Hugging Face folder or GGUF) → calibrate and analyse
+/// → plan the mitigations and verify the exact ones (max |Δlogit|) → gate the approximate TMA clamp on held-out
+/// perplexity → census on the transformed weights → evaluate the variants against the original → quality gate →
+/// write the weights and then the manifest. Every model streams its layers (one decoder layer resident); nothing is
+/// written before the gate passed; cancellable between and inside stages.
+/// </summary>
+public static class OptimizePipeline
+{
+    /// <summary>Runs the pipeline. A failed quality gate is not an exception: the result says so and nothing was written.</summary>
+    public static OptimizeResult Run(OptimizeOptions options, IProgress<OptimizeProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var watch = Stopwatch.StartNew();
+        TransformOptions transformOptions = TransformOptions.Parse(options.Mitigations);
+        if (options.Format == OutputFormat.Gguf) QuantizationRecipe.Parse(options.EffectiveQuant);
+        else HfExportOptions.Parse(options.EffectiveQuant, options.GroupSize);
+        string name = options.EffectiveOutputName;
+        if (options.EvalText is { } evalPath && !File.Exists(evalPath))
+            throw new OptimizerException(ErrorCodes.CalibrationPathMissing, "The evaluation text file does not exist.", evalPath);
+
+        using var folder = ModelFolder.Open(options.Model);
+        ModelConfig config = folder.Config;
+        int maxPositions = config.MaxPositionEmbeddings;
+        int sequenceLength = options.SequenceLength;
+        if (sequenceLength > maxPositions)
+            throw new OptimizerException(ErrorCodes.OptimizeOptionInvalid,
+                $"The calibration sequence length {sequenceLength} is longer than model '{name}' supports (max_position_embeddings is {maxPositions}).");
+        if (options.MaxMemoryBytes is long budget)
+            MemoryEstimate.For(config, folder.Weights, options.BatchSize, sequenceLength).Check(budget, name);
+
+        var modelOptions = new ModelOptions { Device = options.Device, StreamLayers = true };
+        var analysisOptions = new AnalysisOptions { BatchSize = options.BatchSize, Model = modelOptions };
+        var channelOptions = new ChannelOutlierOptions();
+        var calibration = new CalibrationOptions
+        {
+            Paths = options.Calibration, SequenceLength = sequenceLength, Tokens = options.CalibrationTokens, Seed = options.Seed,
+        };
+        var analysisProgress = progress is null ? null : new Relay<AnalysisProgress>(p =>
+            progress.Report(new OptimizeProgress(p.Stage, p.Done, p.Total, p.Stage == "sampling" ? "tokens" : "sequences", watch.Elapsed)));
+        OutlierAnalysisResult analysis = OutlierAnalysis.Run(folder, calibration, analysisOptions, channelOptions, options.ToolVersion, analysisProgress, ct);
+        var warnings = new List<string>(analysis.Warnings);
+
+        ct.ThrowIfCancellationRequested();
+        var text = EvaluationText.Build(folder, options, modelOptions, sequenceLength - 1, progress, watch, ct);
+
+        using var transforms = TransformStage.Run(analysis, transformOptions, options, text, modelOptions, progress, watch, ct);
+        warnings.AddRange(transforms.Warnings);
+
+        ct.ThrowIfCancellationRequested();
+        var censusProgress = progress is null ? null : new Relay<AnalysisProgress>(p =>
+            progress.Report(new OptimizeProgress("census-after", p.Done, p.Total, "sequences", watch.Elapsed)));
+        ActivationAnalysis after = AnalysisRunner.Run(folder.WithWeights(transforms.Weights), analysis.Analysis.Calibration, analysisOptions, censusProgress, ct);
+
+        IWeightRoundTrip written = WrittenRoundTrip(options, config);
+        IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated, written,
+            options.EffectiveQuant, analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, progress, watch, ct);
+        long originalBytes = folder.Files.Sum(f => f.Size);
+        VariantResult writtenVariant = variants.Single(v => v.Name == VariantEvaluation.WrittenName);
+        QualityGateResult gate = QualityGate.Evaluate(name, variants[0].Perplexity, writtenVariant, options);
+        variants = variants.Select(v => v.Name == "original" ? v with { FileBytes = originalBytes } : v).ToArray();
+        if (!gate.Passed)
+            return new OptimizeResult(name, null, Array.Empty<OptimizeOutput>(), variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed);
+
+        ct.ThrowIfCancellationRequested();
+        var evaluation = new ManifestEvaluation(text.Record,
+            variants.Select(v => new EvaluationVariantRecord(v.Name, v.Weights, v.Activations, v.Mitigated, v.Perplexity, v.PerplexityIncrease,
+                v.KlDivergence, v.Top1Agreement, v.Tokens)).ToArray(),
+            new QualityGateRecord(gate.FailAbovePplIncrease, gate.FailAboveKld, gate.PerplexityIncrease, gate.KlDivergence, gate.Passed));
+        OutlierManifest Complete(ManifestQuantization quantization, IReadOnlyList<ManifestOutput> outputs) => analysis.Manifest with
+        {
+            Model = analysis.Manifest.Model with { Name = name },
+            Transforms = transforms.Record,
+            CensusAfter = ManifestBuilder.Census(after.Census),
+            Quantization = quantization,
+            Evaluation = evaluation,
+            Outputs = outputs,
+        };
+        var (files, manifest) = OutputStage.Write(folder, transforms.Weights, options, name, Complete, progress, watch, ct);
+        long writtenBytes = files.Where(f => f.Kind != ManifestOutput.Manifest).Sum(f => f.Bytes);
+        variants = variants.Select(v => v.Name == VariantEvaluation.WrittenName ? v with { FileBytes = writtenBytes } : v).ToArray();
+        return new OptimizeResult(name, manifest, files, variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed);
+    }
+
+    /// <summary>The weight round trip of exactly what is written (GGUF recipe, int8/int4, or float storage).</summary>
+    private static IWeightRoundTrip WrittenRoundTrip(OptimizeOptions options, ModelConfig config)
+    {
+        if (options.Format == OutputFormat.Gguf) return new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
+        HfExportOptions export = HfExportOptions.Parse(options.EffectiveQuant, options.GroupSize);
+        return (IWeightRoundTrip?)export.CreateRoundTrip(config) ?? new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
+    }
+
+    private sealed class Relay<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,60 @@
+using Optimizer.Engine.Manifest;
+
+namespace Optimizer.Engine.Pipeline;
+
+/// <summary>
+/// What <see cref="OptimizePipeline.Run"/> did. When the quality gate failed nothing was written: <see cref="Manifest"/>
+/// is null, <see cref="Outputs"/> is empty and <see cref="Gate"/> says why.
+/// </summary>
+/// <param name="OutputName">The output base name.</param>
+/// <param name="Manifest">The manifest as written (null when the gate failed).</param>
+/// <param name="Outputs">The files written, weights first and the manifest last (absolute paths).</param>
+/// <param name="Variants">The evaluated variants, original first.</param>
+/// <param name="Gate">The quality gate's verdict on the written variant.</param>
+/// <param name="MaxAbsDeltaLogit">max |Δlogit| of the exact transforms on the calibration text.</param>
+/// <param name="Warnings">Things the user should know (analysis warnings, a rolled-back clamp).</param>
+/// <param name="Device">The device the forward passes ran on.</param>
+/// <param name="Elapsed">Wall time of the run.</param>
+public sealed record OptimizeResult(
+    string OutputName,
+    OutlierManifest? Manifest,
+    IReadOnlyList<OptimizeOutput> Outputs,
+    IReadOnlyList<VariantResult> Variants,
+    QualityGateResult Gate,
+    double MaxAbsDeltaLogit,
+    IReadOnlyList<string> Warnings,
+    string Device,
+    TimeSpan Elapsed);
+
+/// <summary>A written file: absolute path, path relative to the output folder, kind (<see cref="ManifestOutput"/> kinds), size, SHA-256.</summary>
+public sealed record OptimizeOutput(string Path, string RelativePath, string Kind, long Bytes, string Sha256);
+
+/// <summary>
+/// One evaluated variant (see docs/manifest.md, <c>evaluation.variants</c>); <see cref="FileBytes"/> is the size of its
+/// weights on disk where it has one (the original model and the written variant), else null.
+/// </summary>
+public sealed record VariantResult(
+    string Name,
+    string Weights,
+    string Activations,
+    bool Mitigated,
+    double Perplexity,
+    double PerplexityIncrease,
+    double KlDivergence,
+    double Top1Agreement,
+    long Tokens,
+    long? FileBytes);
+
+/// <summary>
+/// The quality gate: perplexity of the original and of the written (quantized, mitigated) variant, the relative
+/// increase, the mean KL divergence, whether both limits held, and the reason when not.
+/// </summary>
+public sealed record QualityGateResult(
+    bool Passed,
+    string? Reason,
+    double PerplexityOriginal,
+    double PerplexityOptimized,
+    double PerplexityIncrease,
+    double KlDivergence,
+    double? FailAbovePplIncrease,
+    double? FailAboveKld);
