@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Optimizer.Engine.Evaluation;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Model;
+using Optimizer.Engine.Quantization;
 using Optimizer.Engine.Tests.Model;
 
 namespace Optimizer.Engine.Tests.Evaluation;
@@ -109,6 +110,34 @@ public class FakeQuantizedWeightsTests
             new PerplexityOptions { Context = 20, BatchSize = 2 });
         Assert.True(results[0].MeanKlDivergence > 0);
         Assert.True(results[1].MeanKlDivergence > 10 * results[0].MeanKlDivergence, $"{results[0]} / {results[1]}");
+    }
+
+    [Fact]
+    public void GgufQ4_0ViewHoldsTheDequantizedBlocksAndDivergesMoreThanQ8_0()
+    {
+        var spec = Spec with { DType = DType.F32, Hidden = 64, Intermediate = 128 }; // rows of whole 32-value blocks
+        var config = RandomModels.Config(spec);
+        using var source = RandomModels.Build(spec, seed: 35);
+        using var q4 = new FakeQuantizedWeights(source, new GgufRoundTrip(QuantizationRecipe.Parse("Q4_0"), config));
+        using var q8 = new FakeQuantizedWeights(source, new GgufRoundTrip(QuantizationRecipe.Parse("Q8_0"), config));
+        Assert.Equal("Q4_0", q4.RoundTrip.Name);
+
+        float[] original = Read(source, QProj);
+        var expected = new float[original.Length];
+        GgmlQuantizer.DequantizeMatrix(GgmlType.Q4_0, GgmlQuantizer.QuantizeMatrix(GgmlType.Q4_0, original, 64, 64), 64, 64, expected);
+        Assert.Equal(expected, Read(q4, QProj));
+        Assert.NotEqual(original, expected);
+        const string norm = "model.layers.0.input_layernorm.weight";
+        Assert.Equal(Read(source, norm), Read(q4, norm));
+
+        using var reference = LlamaModel.Create(config, source, new ModelOptions());
+        using var q4Model = LlamaModel.Create(config, q4, new ModelOptions());
+        using var q8Model = LlamaModel.Create(config, q8, new ModelOptions());
+        int[] text = RandomModels.Tokens(spec.Vocab, 1, 40, seed: 9)[0];
+        var results = ModelComparison.Compare(reference, new[] { ("Q8_0", q8Model), ("Q4_0", q4Model) }, text,
+            new PerplexityOptions { Context = 20, BatchSize = 2 });
+        Assert.True(results[0].MeanKlDivergence > 0);
+        Assert.True(results[1].MeanKlDivergence > 20 * results[0].MeanKlDivergence, $"{results[0]} / {results[1]}");
     }
 
     /// <summary>Serializes calls into a source that is not thread-safe.</summary>
