@@ -34,7 +34,10 @@ public static class LlamaRuntime
     /// <summary>The last lines llama.cpp logged (newest last), for assertion messages.</summary>
     public static string RecentLog() => string.Join("", Log);
 
-    /// <summary>Loads a GGUF model on the CPU with the given context size (and a batch of the same size).</summary>
+    /// <summary>
+    /// Loads a GGUF model on the CPU with the given context size (and a batch of the same size), an F32 KV cache and
+    /// no flash attention, so llama.cpp computes in F32 throughout like the engine.
+    /// </summary>
     public static LLamaWeights LoadModel(string path, uint contextSize, out ModelParams parameters)
     {
         EnsureLoaded();
@@ -44,6 +47,10 @@ public static class LlamaRuntime
             BatchSize = contextSize,
             UBatchSize = contextSize,
             GpuLayerCount = 0,
+            // F32 KV cache: the default F16 cache rounds keys and values and alone moves logits by ~1e-3 relative.
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
             Threads = Math.Max(1, Math.Min(2, Environment.ProcessorCount)),
             BatchThreads = Math.Max(1, Math.Min(2, Environment.ProcessorCount)),
         };

@@ -1,0 +1,62 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Optimizer.LlamaCpp.Tests;
+
+/// <summary>A GGUF model loaded in llama.cpp with one context: per-position logits of token sequences.</summary>
+internal sealed class LlamaCppSession : IDisposable
+{
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+
+    public LlamaCppSession(string gguf, uint contextSize = 256)
+    {
+        _weights = LlamaRuntime.LoadModel(gguf, contextSize, out ModelParams parameters);
+        _context = _weights.CreateContext(parameters);
+        ContextSize = contextSize;
+    }
+
+    public uint ContextSize { get; }
+
+    /// <summary>Vocabulary size llama.cpp sees.</summary>
+    public int VocabSize => _weights.Vocab.Count;
+
+    /// <summary>Logits [position][token] of <paramref name="tokens"/> (starting from an empty KV cache).</summary>
+    public float[][] Logits(IReadOnlyList<int> tokens)
+    {
+        if (tokens.Count > ContextSize) throw new ArgumentException($"{tokens.Count} tokens exceed the context of {ContextSize}.", nameof(tokens));
+        _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, true);
+        var result = _context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}\n{LlamaRuntime.RecentLog()}");
+        int vocab = VocabSize;
+        var logits = new float[tokens.Count][];
+        for (int i = 0; i < tokens.Count; i++) logits[i] = _context.NativeHandle.GetLogitsIth(i)[..vocab].ToArray();
+        return logits;
+    }
+
+    /// <summary>Sum of −log p(tokens[t+1] | tokens[0..t]) over the sequence, in float64, and the count of scored tokens.</summary>
+    public (double NllSum, int Scored) Nll(IReadOnlyList<int> tokens)
+    {
+        var logits = Logits(tokens);
+        double sum = 0;
+        for (int t = 0; t + 1 < tokens.Count; t++) sum += NegativeLogSoftmax(logits[t], tokens[t + 1]);
+        return (sum, tokens.Count - 1);
+    }
+
+    public static double NegativeLogSoftmax(float[] logits, int target)
+    {
+        double max = logits.Max();
+        double z = 0;
+        foreach (float l in logits) z += Math.Exp(l - max);
+        return -(logits[target] - max - Math.Log(z));
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+}
