@@ -119,6 +119,8 @@ public static class ErrorCodes
     public const string HfExportOutputInvalid = "OOPT1174";
     /// <summary>An int8/int4 checkpoint's quantization_config or tensors do not follow docs/safetensors-int.md.</summary>
     public const string IntCheckpointInvalid = "OOPT1175";
+    /// <summary>A finite weight exceeds the range of the float type it is exported as (F16 above 65504).</summary>
+    public const string FloatExportOverflow = "OOPT1176";
 
     // Outlier manifest (OOPT1090-1098)
     public const string ManifestInvalid = "OOPT1090";
