@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
 
@@ -13,14 +14,21 @@ internal static class Q4_KKernel
     public const int BlockSize = 256;
     public const int BlockBytes = 144;
 
-    /// <summary>Quantizes whole super-blocks.</summary>
-    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
+    /// <summary>Quantizes whole super-blocks; fits the 8 sub-blocks in Vector256 lanes where the hardware has it.</summary>
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, Vector256.IsHardwareAccelerated);
+
+    /// <summary>Quantizes whole super-blocks with the lane-parallel fit (<paramref name="lanes"/>) or the scalar one.</summary>
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst, bool lanes)
     {
         Span<byte> l = stackalloc byte[BlockSize];
         Span<byte> laux = stackalloc byte[32];
         Span<float> weights = stackalloc float[32];
         Span<float> mins = stackalloc float[8];
         Span<float> scales = stackalloc float[8];
+        Span<Vector256<float>> vx = stackalloc Vector256<float>[32];
+        Span<Vector256<float>> vw = stackalloc Vector256<float>[32];
+        Span<Vector256<float>> vl = stackalloc Vector256<float>[32];
+        Span<Vector256<float>> vaux = stackalloc Vector256<float>[32];
         int blocks = src.Length / BlockSize;
         for (int i = 0; i < blocks; i++)
         {
@@ -29,14 +37,19 @@ internal static class Q4_KKernel
             Span<byte> ys = y.Slice(4, 12);
             float maxScale = 0;
             float maxMin = 0;
+            if (lanes)
+                FitLanes(x, l, scales, mins, vx, vw, vl, vaux);
             for (int j = 0; j < 8; j++)
             {
-                ReadOnlySpan<float> xb = x.Slice(32 * j, 32);
-                float sumX2 = 0;
-                for (int k = 0; k < 32; k++) sumX2 += xb[k] * xb[k];
-                float avX = MathF.Sqrt(sumX2 / 32);
-                for (int k = 0; k < 32; k++) weights[k] = avX + MathF.Abs(xb[k]);
-                scales[j] = KQuantMath.MakeQkx2Quants(15, xb, weights, l.Slice(32 * j, 32), out mins[j], laux, -1f, 0.1f, 20);
+                if (!lanes)
+                {
+                    ReadOnlySpan<float> xb = x.Slice(32 * j, 32);
+                    float sumX2 = 0;
+                    for (int k = 0; k < 32; k++) sumX2 += xb[k] * xb[k];
+                    float avX = MathF.Sqrt(sumX2 / 32);
+                    for (int k = 0; k < 32; k++) weights[k] = avX + MathF.Abs(xb[k]);
+                    scales[j] = KQuantMath.MakeQkx2Quants(15, xb, weights, l.Slice(32 * j, 32), out mins[j], laux, -1f, 0.1f, 20);
+                }
                 if (scales[j] > maxScale) maxScale = scales[j];
                 if (mins[j] > maxMin) maxMin = mins[j];
             }
@@ -86,6 +99,30 @@ internal static class Q4_KKernel
                 for (int k = 0; k < 32; k++)
                     qs[o + k] = (byte)(l[j + k] | (l[j + k + 32] << 4));
             }
+        }
+    }
+
+    /// <summary>The eight sub-block fits of one super-block, one sub-block per lane (bit-identical to the scalar fits).</summary>
+    private static void FitLanes(ReadOnlySpan<float> x, Span<byte> l, Span<float> scales, Span<float> mins,
+        Span<Vector256<float>> vx, Span<Vector256<float>> vw, Span<Vector256<float>> vl, Span<Vector256<float>> vaux)
+    {
+        Span<float> lane = stackalloc float[8];
+        for (int k = 0; k < 32; k++)
+        {
+            for (int j = 0; j < 8; j++) lane[j] = x[32 * j + k];
+            vx[k] = Vector256.Create<float>(lane);
+        }
+        Vector256<float> sumX2 = Vector256<float>.Zero;
+        for (int k = 0; k < 32; k++) sumX2 += vx[k] * vx[k];
+        Vector256<float> avX = Vector256.Sqrt(sumX2 / Vector256.Create(32f));
+        for (int k = 0; k < 32; k++) vw[k] = avX + Vector256.Abs(vx[k]);
+        Vector256<float> s = KQuantLanes.MakeQkx2Quants(15, vx, vw, vl, out Vector256<float> m, vaux, -1f, 0.1f, 20);
+        s.CopyTo(scales);
+        m.CopyTo(mins);
+        for (int k = 0; k < 32; k++)
+        {
+            vl[k].CopyTo(lane);
+            for (int j = 0; j < 8; j++) l[32 * j + k] = (byte)lane[j];
         }
     }
 

@@ -94,4 +94,25 @@ public class KQuantTests
         GgmlQuantizer.Dequantize(GgmlType.Q4_K, y, back);
         Assert.True(QuantizationError.RelativeRmse(x, back) < 0.02);
     }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void Lane_parallel_fits_give_the_scalar_bytes(GgmlType type)
+    {
+        float[] x = RandomData.Mixed(new Random(17), 256 * 96);
+        var lanes = new byte[GgmlTypes.ByteCount(type, x.Length)];
+        var scalar = new byte[lanes.Length];
+        if (type == GgmlType.Q4_K)
+        {
+            Q4_KKernel.Quantize(x, lanes, lanes: true);
+            Q4_KKernel.Quantize(x, scalar, lanes: false);
+        }
+        else
+        {
+            Q6_KKernel.Quantize(x, lanes, lanes: true);
+            Q6_KKernel.Quantize(x, scalar, lanes: false);
+        }
+        Assert.Equal(scalar, lanes);
+    }
 }

@@ -1,0 +1,174 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Optimizer.Engine.Quantization;
+
+/// <summary>
+/// The k-quant fits of <see cref="KQuantMath"/> run for 8 independent groups at once, one group per Vector256 lane.
+/// Every lane performs exactly the scalar sequence of float32 operations of its group (same operands, same order, sums
+/// accumulated element by element, no fused multiply-add); branches become per-lane selections. So each lane's result
+/// is bit-identical to the scalar reference, and the vector path only removes the per-group loop overhead.
+/// Inputs and outputs are "transposed": element i of all 8 groups is one vector.
+/// </summary>
+internal static class KQuantLanes
+{
+    /// <summary><c>nearest_int</c> per lane (valid for |x| ≤ 4194303).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> NearestInt(Vector256<float> value)
+    {
+        Vector256<int> bits = (value + Vector256.Create(12582912f)).AsInt32();
+        return (bits & Vector256.Create(0x007FFFFF)) - Vector256.Create(0x00400000);
+    }
+
+    /// <summary>
+    /// <see cref="KQuantMath.MakeQkx2Quants"/> for 8 groups of <paramref name="x"/>.Length elements; codes are written to
+    /// <paramref name="l"/> as floats.
+    /// </summary>
+    public static Vector256<float> MakeQkx2Quants(int nmax, ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> weights,
+        Span<Vector256<float>> l, out Vector256<float> theMin, Span<Vector256<float>> laux, float rmin, float rdelta, int nstep)
+    {
+        int n = x.Length;
+        Vector256<float> zero = Vector256<float>.Zero;
+        Vector256<float> vnmax = Vector256.Create((float)nmax);
+        Vector256<int> inmax = Vector256.Create(nmax);
+        Vector256<float> min = x[0], max = x[0];
+        Vector256<float> sumW = weights[0];
+        Vector256<float> sumX = sumW * x[0];
+        for (int i = 1; i < n; i++)
+        {
+            min = Vector256.ConditionalSelect(Vector256.LessThan(x[i], min), x[i], min);
+            max = Vector256.ConditionalSelect(Vector256.GreaterThan(x[i], max), x[i], max);
+            Vector256<float> w = weights[i];
+            sumW += w;
+            sumX += w * x[i];
+        }
+        min = Vector256.ConditionalSelect(Vector256.GreaterThan(min, zero), zero, min);
+        Vector256<float> flat = Vector256.Equals(max, min);
+        Vector256<float> flatMin = min;
+        Vector256<float> iscale = vnmax / (max - min);
+        Vector256<float> scale = Vector256.Create(1f) / iscale;
+        Vector256<float> bestError = zero;
+        for (int i = 0; i < n; i++)
+        {
+            Vector256<int> li = Vector256.Max(Vector256<int>.Zero, Vector256.Min(inmax, NearestInt(iscale * (x[i] - min))));
+            Vector256<float> lf = Vector256.ConvertToSingle(li);
+            l[i] = lf;
+            Vector256<float> diff = scale * lf + min - x[i];
+            diff *= diff;
+            bestError += weights[i] * diff;
+        }
+        for (int step = 0; step <= nstep && nstep >= 1; step++)
+        {
+            // min changes when a step wins, and later steps use the new one (as the reference does).
+            iscale = Vector256.Create(rmin + rdelta * step + nmax) / (max - min);
+            Vector256<float> sumL = zero, sumL2 = zero, sumXL = zero;
+            for (int i = 0; i < n; i++)
+            {
+                Vector256<int> li = Vector256.Max(Vector256<int>.Zero, Vector256.Min(inmax, NearestInt(iscale * (x[i] - min))));
+                Vector256<float> lf = Vector256.ConvertToSingle(li);
+                laux[i] = lf;
+                Vector256<float> wl = weights[i] * lf;
+                sumL += wl;
+                sumL2 += wl * lf;
+                sumXL += wl * x[i];
+            }
+            Vector256<float> det = sumW * sumL2 - sumL * sumL;
+            Vector256<float> positive = Vector256.GreaterThan(det, zero);
+            if (positive == Vector256<float>.Zero)
+                continue;
+            Vector256<float> thisScale = (sumW * sumXL - sumX * sumL) / det;
+            Vector256<float> thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+            Vector256<float> clampMin = Vector256.GreaterThan(thisMin, zero);
+            thisMin = Vector256.ConditionalSelect(clampMin, zero, thisMin);
+            thisScale = Vector256.ConditionalSelect(clampMin, sumXL / sumL2, thisScale);
+            Vector256<float> curError = zero;
+            for (int i = 0; i < n; i++)
+            {
+                Vector256<float> diff = thisScale * laux[i] + thisMin - x[i];
+                diff *= diff;
+                curError += weights[i] * diff;
+            }
+            Vector256<float> better = positive & Vector256.LessThan(curError, bestError);
+            if (better == Vector256<float>.Zero)
+                continue;
+            for (int i = 0; i < n; i++)
+                l[i] = Vector256.ConditionalSelect(better, laux[i], l[i]);
+            bestError = Vector256.ConditionalSelect(better, curError, bestError);
+            scale = Vector256.ConditionalSelect(better, thisScale, scale);
+            min = Vector256.ConditionalSelect(better, thisMin, min);
+        }
+        if (flat != Vector256<float>.Zero)
+        {
+            for (int i = 0; i < n; i++)
+                l[i] = Vector256.ConditionalSelect(flat, zero, l[i]);
+            scale = Vector256.ConditionalSelect(flat, zero, scale);
+            min = Vector256.ConditionalSelect(flat, flatMin, min);
+        }
+        theMin = -min;
+        return scale;
+    }
+
+    /// <summary>
+    /// <see cref="KQuantMath.MakeQxQuants"/> for 8 groups; codes (offset by nmax) are written to <paramref name="l"/> as
+    /// ints.
+    /// </summary>
+    public static Vector256<float> MakeQxQuants(int nmax, ReadOnlySpan<Vector256<float>> x, Span<Vector256<int>> l)
+    {
+        int n = x.Length;
+        Vector256<float> zero = Vector256<float>.Zero;
+        Vector256<int> lo = Vector256.Create(-nmax), hi = Vector256.Create(nmax - 1), offset = Vector256.Create(nmax);
+        Vector256<float> max = zero, amax = zero;
+        for (int i = 0; i < n; i++)
+        {
+            Vector256<float> ax = Vector256.Abs(x[i]);
+            Vector256<float> larger = Vector256.GreaterThan(ax, amax);
+            amax = Vector256.ConditionalSelect(larger, ax, amax);
+            max = Vector256.ConditionalSelect(larger, x[i], max);
+        }
+        Vector256<float> empty = Vector256.LessThan(amax, Vector256.Create(KQuantMath.GroupMaxEps));
+        Vector256<float> iscale = Vector256.Create((float)-nmax) / max;
+        Vector256<float> sumlx = zero, suml2 = zero;
+        for (int i = 0; i < n; i++)
+        {
+            Vector256<int> li = Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale * x[i])));
+            l[i] = li + offset;
+            Vector256<float> lf = Vector256.ConvertToSingle(li);
+            Vector256<float> w = x[i] * x[i];
+            sumlx += w * x[i] * lf;
+            suml2 += w * lf * lf;
+        }
+        Vector256<float> scale = Vector256.ConditionalSelect(Vector256.Equals(suml2, zero), zero, sumlx / suml2);
+        Vector256<float> best = scale * sumlx;
+        for (int step = -9; step <= 9; step++)
+        {
+            if (step == 0)
+                continue;
+            iscale = Vector256.Create(-(nmax + 0.1f * step)) / max;
+            sumlx = zero;
+            suml2 = zero;
+            for (int i = 0; i < n; i++)
+            {
+                Vector256<float> lf = Vector256.ConvertToSingle(Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale * x[i]))));
+                Vector256<float> w = x[i] * x[i];
+                sumlx += w * x[i] * lf;
+                suml2 += w * lf * lf;
+            }
+            Vector256<float> better = Vector256.GreaterThan(suml2, zero) & Vector256.GreaterThan(sumlx * sumlx, best * suml2);
+            if (better == Vector256<float>.Zero)
+                continue;
+            Vector256<int> take = better.AsInt32();
+            for (int i = 0; i < n; i++)
+                l[i] = Vector256.ConditionalSelect(take, Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale * x[i]))) + offset, l[i]);
+            scale = Vector256.ConditionalSelect(better, sumlx / suml2, scale);
+            best = Vector256.ConditionalSelect(better, scale * sumlx, best);
+        }
+        if (empty != Vector256<float>.Zero)
+        {
+            Vector256<int> clear = empty.AsInt32();
+            for (int i = 0; i < n; i++)
+                l[i] = Vector256.ConditionalSelect(clear, Vector256<int>.Zero, l[i]);
+            scale = Vector256.ConditionalSelect(empty, zero, scale);
+        }
+        return scale;
+    }
+}
