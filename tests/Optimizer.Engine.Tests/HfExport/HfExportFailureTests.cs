@@ -59,6 +59,23 @@ public sealed class HfExportFailureTests : IDisposable
     }
 
     [Fact]
+    public void AWeightBeyondF16IsRefusedForF16ButNotForBF16()
+    {
+        string norm = LlamaTensorNames.Name(TensorRole.FfnNorm, 0);
+        using var source = ExportModels.Write(_temp.Model, edit: (role, layer, values) =>
+        {
+            if (role == TensorRole.FfnNorm && layer == 0) values[5] = 70000f;
+        });
+        using var model = ModelFolder.Open(_temp.Model);
+        var ex = Assert.Throws<OptimizerException>(() => HfFolderExporter.Export(model, model.Weights, new HfExportOptions { FloatDType = DType.F16 }, _temp.Output("x")));
+        Assert.Equal(ErrorCodes.FloatExportOverflow, ex.Code);
+        Assert.Contains(norm, ex.Message);
+        Assert.Empty(ExportModels.Listing(_temp.Outputs));
+        HfFolderExporter.Export(model, model.Weights, new HfExportOptions { FloatDType = DType.BF16 }, _temp.Output("x"));
+        Assert.Equal(new[] { "x" }, ExportModels.Listing(_temp.Outputs));
+    }
+
+    [Fact]
     public void CancellationLeavesNoOutput()
     {
         using var source = ExportModels.Write(_temp.Model);

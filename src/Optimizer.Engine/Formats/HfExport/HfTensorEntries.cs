@@ -65,6 +65,7 @@ internal sealed class HfTensorEntries
         var restored = new float[values.Length];
         if (_floatType == DType.F16) TensorData.HalfToFloat(bytes, restored);
         else TensorData.BFloat16ToFloat(bytes, restored);
+        CheckRange(tensor.Name, values, restored);
         _onWritten(new HfExportTensor(tensor.Name, DTypes.SafetensorsName(_floatType), tensor.Bytes, RelativeRmse(values, restored)));
     }
 
@@ -95,6 +96,17 @@ internal sealed class HfTensorEntries
         var bytes = new byte[scales.Length * 2];
         TensorData.FloatToHalf(scales, bytes); // exact: the scales were rounded to F16 already
         stream.Write(bytes);
+    }
+
+    /// <summary>A finite value that became infinite in the narrower float type would silently break the model.</summary>
+    private void CheckRange(string name, ReadOnlySpan<float> values, ReadOnlySpan<float> restored)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (float.IsInfinity(restored[i]) && float.IsFinite(values[i]))
+                throw new OptimizerException(ErrorCodes.FloatExportOverflow,
+                    $"Tensor '{name}' holds {values[i]} (element {i}), beyond the range of {DTypes.SafetensorsName(_floatType)}; export as BF16 or F32.");
+        }
     }
 
     /// <summary>sqrt(Σ(x − x̂)² / Σx²) in float64; 0 when both are zero, +∞ for a nonzero error of an all-zero tensor.</summary>
