@@ -29,11 +29,17 @@ public static class GgmlQuantizer
                     for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(dst[(4 * i)..], src[i]);
                 break;
             case GgmlType.F16:
-                for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(dst[(2 * i)..], HalfPrecision.ToFp16(src[i]));
+            {
+                Span<ushort> halves = MemoryMarshal.Cast<byte, ushort>(dst);
+                for (int i = 0; i < src.Length; i++) halves[i] = LittleEndian(HalfPrecision.ToFp16(src[i]));
                 break;
+            }
             case GgmlType.BF16:
-                for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(dst[(2 * i)..], HalfPrecision.ToBf16(src[i]));
+            {
+                Span<ushort> halves = MemoryMarshal.Cast<byte, ushort>(dst);
+                for (int i = 0; i < src.Length; i++) halves[i] = LittleEndian(HalfPrecision.ToBf16(src[i]));
                 break;
+            }
             case GgmlType.Q8_0:
                 Q8_0Kernel.Quantize(src, dst);
                 break;
@@ -64,11 +70,17 @@ public static class GgmlQuantizer
                 for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadSingleLittleEndian(src[(4 * i)..]);
                 break;
             case GgmlType.F16:
-                for (int i = 0; i < dst.Length; i++) dst[i] = HalfPrecision.FromFp16(BinaryPrimitives.ReadUInt16LittleEndian(src[(2 * i)..]));
+            {
+                ReadOnlySpan<ushort> halves = MemoryMarshal.Cast<byte, ushort>(src);
+                for (int i = 0; i < dst.Length; i++) dst[i] = HalfPrecision.FromFp16(LittleEndian(halves[i]));
                 break;
+            }
             case GgmlType.BF16:
-                for (int i = 0; i < dst.Length; i++) dst[i] = HalfPrecision.FromBf16(BinaryPrimitives.ReadUInt16LittleEndian(src[(2 * i)..]));
+            {
+                ReadOnlySpan<ushort> halves = MemoryMarshal.Cast<byte, ushort>(src);
+                for (int i = 0; i < dst.Length; i++) dst[i] = HalfPrecision.FromBf16(LittleEndian(halves[i]));
                 break;
+            }
             case GgmlType.Q8_0:
                 Q8_0Kernel.Dequantize(src, dst);
                 break;
@@ -173,6 +185,8 @@ public static class GgmlQuantizer
             throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
                 $"{values} values take {expected} bytes as {GgmlTypes.Name(type)}; the buffer has {bytes}.");
     }
+
+    private static ushort LittleEndian(ushort value) => BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
 
     private static OptimizerException Unsupported(GgmlType type) =>
         new(ErrorCodes.QuantizationShapeInvalid, $"ggml type id {(uint)type} is not one this quantizer encodes.");
