@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Optimizer.Engine.Model;
 
 /// <summary>
@@ -43,7 +47,7 @@ internal static unsafe class ActivationReduction
         {
             lock (gate)
             {
-                for (int b = 0; b < LogHistogram.BinCount; b++) result.BinCounts[b] += scratch.BinCounts[b];
+                for (int b = 0; b < LogHistogram.BinCount; b++) result.BinCounts[b] += scratch.Counts[b];
                 result.NearEdge.AddRange(scratch.NearEdge);
             }
         }
@@ -70,15 +74,30 @@ internal static unsafe class ActivationReduction
         {
             int first = part * stripe, end = Math.Min(channels, first + stripe);
             float* p = (float*)address;
-            for (int j = first; j < end; j++) { channelMax[j] = 0; channelSum[j] = 0; }
-            for (int r = 0; r < rows; r++)
+            fixed (float* maxes = channelMax)
+            fixed (double* sums = channelSum)
             {
-                float* row = p + (long)r * channels;
-                for (int j = first; j < end; j++)
+                for (int j = first; j < end; j++) { maxes[j] = 0; sums[j] = 0; }
+                for (int r = 0; r < rows; r++)
                 {
-                    float a = MathF.Abs(row[j]);
-                    if (a > channelMax[j] || float.IsNaN(a)) channelMax[j] = a;   // NaN sticks: nothing compares above it
-                    channelSum[j] += a;
+                    float* row = p + (long)r * channels;
+                    int j = first;
+                    for (; j + Vector256<float>.Count <= end; j += Vector256<float>.Count)
+                    {
+                        // Same per-channel operations and order as the scalar tail: NaN sticks, sums run in row order.
+                        Vector256<float> a = Vector256.Abs(Vector256.Load(row + j));
+                        Vector256<float> m = Vector256.Load(maxes + j);
+                        Vector256.ConditionalSelect(Vector256.GreaterThan(a, m) | ~Vector256.Equals(a, a), a, m).Store(maxes + j);
+                        var (lower, upper) = Vector256.Widen(a);
+                        (Vector256.Load(sums + j) + lower).Store(sums + j);
+                        (Vector256.Load(sums + j + 4) + upper).Store(sums + j + 4);
+                    }
+                    for (; j < end; j++)
+                    {
+                        float a = MathF.Abs(row[j]);
+                        if (a > maxes[j] || float.IsNaN(a)) maxes[j] = a;   // NaN sticks: nothing compares above it
+                        sums[j] += a;
+                    }
                 }
             }
         }
@@ -128,43 +147,45 @@ internal static unsafe class ActivationReduction
         float max = 0;
         int nan = 0, low = LogHistogram.BinCount, high = -1;
         bool medians = result.TokenMedian is not null;
+        long* counts = scratch.BinCounts;
+        int* rowBins = scratch.RowBins;
+        short* elementBins = scratch.ElementBins;
         for (int j = 0; j < channels; j++)
         {
             float a = MathF.Abs(row[j]);
             int bin = LogHistogram.Bin(a, out bool nearEdge);
             if (nearEdge) scratch.NearEdge.Add(a);
-            else scratch.BinCounts[bin]++;
-            if (float.IsNaN(a)) { nan++; continue; }
+            else counts[bin]++;
+            if (float.IsNaN(a)) { nan++; elementBins[j] = -1; continue; }
             if (a > max) max = a;
-            if (medians)
-            {
-                scratch.ElementBins[j] = (short)bin;
-                scratch.RowBins[bin]++;
-                if (bin < low) low = bin;
-                if (bin > high) high = bin;
-            }
+            elementBins[j] = (short)bin;
+            rowBins[bin]++;
+            if (bin < low) low = bin;
+            if (bin > high) high = bin;
         }
         result.FiniteMax[r] = max;
         result.TokenMax[r] = nan > 0 ? float.NaN : max;
-        if (!medians) return;
-        int rank = (channels + 1) / 2 - 1;             // 0-based lower median
-        if (rank >= channels - nan)
+        if (medians)
         {
-            result.TokenMedian![r] = float.NaN;
-        }
-        else
-        {
-            int below = 0, target = low;
-            while (below + scratch.RowBins[target] <= rank) below += scratch.RowBins[target++];
-            int count = 0;
-            for (int j = 0; j < channels; j++)
+            int rank = (channels + 1) / 2 - 1;             // 0-based lower median; NaN ranks above every number
+            if (rank >= channels - nan)
             {
-                float a = MathF.Abs(row[j]);
-                if (!float.IsNaN(a) && scratch.ElementBins[j] == target) scratch.Values[count++] = a;
+                result.TokenMedian![r] = float.NaN;
             }
-            result.TokenMedian![r] = Select(scratch.Values.AsSpan(0, count), rank - below);
+            else
+            {
+                int below = 0, target = low;
+                while (below + rowBins[target] <= rank) below += rowBins[target++];
+                int count = 0;
+                float* values = scratch.Values;
+                for (int j = 0; j < channels; j++)
+                {
+                    if (elementBins[j] == target) values[count++] = MathF.Abs(row[j]);
+                }
+                result.TokenMedian![r] = Select(new Span<float>(values, count), rank - below);
+            }
         }
-        if (high >= low) scratch.RowBins.AsSpan(low, high - low + 1).Clear();
+        if (high >= low) new Span<int>(rowBins + low, high - low + 1).Clear();
     }
 
     /// <summary>The <paramref name="index"/>-th smallest (0-based) of NaN-free <paramref name="values"/>, which it reorders.</summary>
@@ -191,13 +212,19 @@ internal static unsafe class ActivationReduction
         return values[index];
     }
 
-    /// <summary>One worker's buffers.</summary>
+    /// <summary>One worker's buffers, pinned so the row loop works on pointers.</summary>
     private sealed class RowScratch(int channels)
     {
-        public long[] BinCounts { get; } = new long[LogHistogram.BinCount];
+        private readonly long[] _binCounts = GC.AllocateArray<long>(LogHistogram.BinCount, pinned: true);
+        private readonly int[] _rowBins = GC.AllocateArray<int>(LogHistogram.BinCount, pinned: true);
+        private readonly short[] _elementBins = GC.AllocateArray<short>(channels, pinned: true);
+        private readonly float[] _values = GC.AllocateArray<float>(channels, pinned: true);
+
+        public long* BinCounts => (long*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_binCounts));
+        public int* RowBins => (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_rowBins));
+        public short* ElementBins => (short*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_elementBins));
+        public float* Values => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_values));
+        public ReadOnlySpan<long> Counts => _binCounts;
         public List<float> NearEdge { get; } = new();
-        public int[] RowBins { get; } = new int[LogHistogram.BinCount];
-        public short[] ElementBins { get; } = new short[channels];
-        public float[] Values { get; } = new float[channels];
     }
 }

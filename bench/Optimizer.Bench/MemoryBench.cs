@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using Optimizer.Engine.Formats;
+
+namespace Optimizer.Bench;
+
+/// <summary>
+/// Peak resident memory of `optimize` on synthetic models of increasing size: the published tool runs as a child
+/// process and its VmHWM (the kernel's resident high-water mark) is read from /proc/&lt;pid&gt;/status every 20 ms until it
+/// exits. Target: peak RSS below 40% of the model's F32 size.
+/// </summary>
+public static class MemoryBench
+{
+    private const double Target = 0.40;
+
+    /// <summary>Runs `optimize` once per size and appends the table.</summary>
+    public static void Run(ReportTable report, string work, string tool, IReadOnlyList<string> sizes, IReadOnlyList<string> optimizeArguments)
+    {
+        var rows = new List<string[]>();
+        foreach (string size in sizes)
+        {
+            string folder = SyntheticSizes.Folder(work, size);
+            long parameters, f32Bytes;
+            using (var model = ModelFolder.Open(folder))
+            {
+                parameters = model.ParameterCount;
+                f32Bytes = 4 * parameters;
+            }
+            string output = Path.Combine(work, "optimize-" + size);
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+            var arguments = new List<string> { "optimize", folder, "-o", output };
+            arguments.AddRange(optimizeArguments);
+            var (exit, peak, seconds, error) = RunChild(tool, arguments);
+            double ratio = peak / (double)f32Bytes;
+            string verdict = exit != 0 ? $"failed (exit {exit}): {error}" : ratio < Target ? "met" : "missed";
+            rows.Add(new[]
+            {
+                size, (parameters / 1e6).ToString("F0", CultureInfo.InvariantCulture) + "M", Mib(f32Bytes), Mib(peak),
+                (ratio * 100).ToString("F0", CultureInfo.InvariantCulture) + "%", seconds.ToString("F0", CultureInfo.InvariantCulture), verdict,
+            });
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+        report.Heading("Peak RSS of `optimize` (child process, VmHWM) vs model size");
+        report.Note($"Arguments: `optimize <model> -o <dir> {string.Join(' ', optimizeArguments)}`. Target: peak RSS < {Target:P0} of the F32 model size.");
+        report.Table(new[] { "model", "parameters", "F32 size (MiB)", "peak RSS (MiB)", "peak / F32", "wall s", "target < 40%" }, rows);
+    }
+
+    /// <summary>Runs <paramref name="tool"/> (an apphost, or a .dll run with `dotnet`) and samples its VmHWM.</summary>
+    public static (int Exit, long PeakBytes, double Seconds, string Error) RunChild(string tool, IReadOnlyList<string> arguments)
+    {
+        var info = tool.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? new ProcessStartInfo("dotnet") { ArgumentList = { tool } }
+            : new ProcessStartInfo(tool);
+        foreach (string a in arguments) info.ArgumentList.Add(a);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {tool}.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        long peak = 0;
+        string status = $"/proc/{process.Id}/status";
+        while (!process.HasExited)
+        {
+            peak = Math.Max(peak, HighWaterMark(status));
+            Thread.Sleep(20);
+        }
+        process.WaitForExit();
+        string error = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+        _ = stdout.Result;
+        return (process.ExitCode, peak, watch.Elapsed.TotalSeconds, error);
+    }
+
+    /// <summary>VmHWM in bytes from a /proc status file (0 once the process is gone).</summary>
+    private static long HighWaterMark(string statusPath)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines(statusPath))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return 0;
+    }
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
+}
