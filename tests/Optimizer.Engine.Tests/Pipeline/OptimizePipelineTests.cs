@@ -1,0 +1,116 @@
+using Newtonsoft.Json.Linq;
+using Optimizer.Engine.Formats.Gguf;
+using Optimizer.Engine.Manifest;
+using Optimizer.Engine.Pipeline;
+using Optimizer.Engine.Tests.Manifest;
+using Snapshooter.Xunit;
+
+namespace Optimizer.Engine.Tests.Pipeline;
+
+/// <summary>
+/// The optimize pipeline end to end on the planted synthetic model: outputs and manifest, exactness of the exact
+/// transforms, the planted outliers gone from the census after transforms, every variant evaluated, determinism.
+/// </summary>
+[Collection(OptimizeCollection.Name)]
+public sealed class OptimizePipelineTests
+{
+    private readonly OptimizeFixture _fixture;
+
+    public OptimizePipelineTests(OptimizeFixture fixture) => _fixture = fixture;
+
+    [Fact]
+    public void Writes_a_gguf_and_a_schema_valid_manifest_that_matches_its_snapshot()
+    {
+        var (result, output) = _fixture.Main;
+        Assert.True(result.Gate.Passed);
+        string gguf = Path.Combine(output, OptimizeFixture.Preset + ".gguf");
+        string manifestPath = Path.Combine(output, OptimizeFixture.Preset + OutputStage.ManifestSuffix);
+        Assert.Equal(new[] { gguf, manifestPath }, result.Outputs.Select(o => o.Path));
+        Assert.Equal(new[] { "weights", "manifest" }, result.Outputs.Select(o => o.Kind));
+        foreach (var o in result.Outputs)
+        {
+            Assert.Equal(new FileInfo(o.Path).Length, o.Bytes);
+            Assert.Equal(ModelFileHashes.Sha256(o.Path), o.Sha256);
+        }
+        Assert.Equal(2, Directory.EnumerateFileSystemEntries(output).Count());
+
+        using (var file = GgufFile.Open(gguf)) Assert.NotEmpty(file.Tensors);
+        string text = File.ReadAllText(manifestPath);
+        var errors = ManifestSchemaValidator.Errors(text);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(10)));
+        Assert.DoesNotContain(_fixture.Root, text);
+        Assert.Equal(ManifestWriter.ToText(result.Manifest!), text);
+        var outputs = Assert.IsAssignableFrom<IReadOnlyList<ManifestOutput>>(result.Manifest!.Outputs);
+        Assert.Equal(OptimizeFixture.Preset + ".gguf", Assert.Single(outputs).Path);
+        Assert.All(result.Manifest.Quantization!.Tensors, t => Assert.True(t.RelativeRmse < 0.05, $"{t.Name}: {t.RelativeRmse}"));
+        Snapshot.Match(JToken.Parse(text));
+    }
+
+    [Fact]
+    public void Exact_transforms_leave_the_logits_unchanged_and_are_recorded()
+    {
+        var (result, _) = _fixture.Main;
+        Assert.True(result.MaxAbsDeltaLogit <= 1e-3, $"max |dlogit| {result.MaxAbsDeltaLogit}");
+        ManifestTransforms transforms = result.Manifest!.Transforms!;
+        Assert.Equal(new[] { "norm", "smooth", "otc", "tma", "tma-clamp" }, transforms.Mitigations);
+        Assert.Equal(transforms.Mitigations, transforms.Applied.Select(a => a.Name));
+        Assert.All(transforms.Applied.Where(a => a.Name != "tma-clamp"), a => Assert.True(a.Exact && a.Status == TransformEntry.Kept));
+        Assert.Contains(transforms.Applied, a => a.Name == "norm" && a.Touched.Count > 0);
+        Assert.Contains(transforms.Applied, a => a.Name == "tma" && a.Touched.Any(t => t.Layer == _fixture.Truth.MassiveActivation!.BirthLayer));
+        var clamp = transforms.Applied.Single(a => a.Name == "tma-clamp");
+        Assert.False(clamp.Exact);
+        if (transforms.ClampGate is { } gate)
+            Assert.Equal(gate.Kept ? TransformEntry.Kept : TransformEntry.RolledBack, clamp.Status);
+    }
+
+    [Fact]
+    public void Planted_outliers_are_gone_from_the_census_after_transforms()
+    {
+        var (result, _) = _fixture.Main;
+        OutlierManifest m = result.Manifest!;
+        double Before(int layer, string site) => m.Census.Single(c => c.Layer == layer && c.Site == site).MaxAbs;
+        double After(int layer, string site) => m.CensusAfter!.Single(c => c.Layer == layer && c.Site == site).MaxAbs;
+
+        // The planted super activation at y6 of the birth layer is smoothed into down_proj (TMA smoothing).
+        int birth = _fixture.Truth.MassiveActivation!.BirthLayer;
+        Assert.True(After(birth, "y6") < Before(birth, "y6") / 4, $"y6: {Before(birth, "y6")} -> {After(birth, "y6")}");
+        // The γ outlier channels of layer 2's input norm are flattened (folded into q/k/v).
+        var gamma = _fixture.Truth.GammaOutliers[0];
+        Assert.True(After(gamma.Layer, gamma.Site) < Before(gamma.Layer, gamma.Site) / 2,
+            $"{gamma.Site}: {Before(gamma.Layer, gamma.Site)} -> {After(gamma.Layer, gamma.Site)}");
+        // The residual stream is untouched by exact transforms: its massive activation is still there.
+        Assert.Equal(Before(birth, "y8"), After(birth, "y8"), 2);
+    }
+
+    [Fact]
+    public void Every_variant_is_evaluated_with_and_without_mitigation()
+    {
+        var (result, _) = _fixture.Main;
+        Assert.Equal(new[] { "original", "transformed", "quantized", "quantized-unmitigated", "w8a8-static", "w4a8-dynamic",
+            "w8a8-static-unmitigated", "w4a8-dynamic-unmitigated" }, result.Variants.Select(v => v.Name));
+        Assert.All(result.Variants, v => Assert.True(double.IsFinite(v.Perplexity) && v.Perplexity > 1 && v.Tokens > 0, v.Name));
+        VariantResult original = result.Variants[0], transformed = result.Variants[1];
+        Assert.Equal(0, original.KlDivergence);
+        Assert.True(transformed.KlDivergence < 1e-6, $"transformed KLD {transformed.KlDivergence}");
+        Assert.Equal(original.Perplexity, transformed.Perplexity, 3);
+        Assert.True(result.Variants.Single(v => v.Name == "quantized").Mitigated);
+        Assert.False(result.Variants.Single(v => v.Name == "quantized-unmitigated").Mitigated);
+        ManifestEvaluation evaluation = result.Manifest!.Evaluation!;
+        Assert.Equal("text", evaluation.Text.Source);
+        Assert.Equal("eval.txt", Assert.Single(evaluation.Text.Files).Path);
+        Assert.Equal(result.Variants.Select(v => v.Name), evaluation.Variants.Select(v => v.Name));
+        Assert.True(evaluation.Gate.Passed);
+        Assert.Equal(result.Variants.Single(v => v.Name == "quantized").FileBytes, result.Outputs[0].Bytes);
+    }
+
+    [Fact]
+    public void Two_runs_write_byte_identical_weights_and_manifests()
+    {
+        var (first, _) = _fixture.Main;
+        string output = _fixture.NewOutput("again");
+        OptimizeResult second = OptimizePipeline.Run(_fixture.Options(output));
+        Assert.Equal(first.Outputs.Select(o => (o.RelativePath, o.Sha256)), second.Outputs.Select(o => (o.RelativePath, o.Sha256)));
+        for (int i = 0; i < first.Outputs.Count; i++)
+            Assert.Equal(File.ReadAllBytes(first.Outputs[i].Path), File.ReadAllBytes(second.Outputs[i].Path));
+    }
+}
