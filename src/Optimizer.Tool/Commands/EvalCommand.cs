@@ -52,7 +52,7 @@ public sealed class EvalCommand : IToolCommand
         _device = command.Option("--device <DEVICE>", "cpu (default), cuda, cuda:N, or auto (CUDA when available).", CommandOptionType.SingleValue);
         _json = command.Option("--json", "Print the result as JSON (schema outlier-opt-eval/1, or outlier-opt-eval-compare/1 with candidates; without timing).", CommandOptionType.NoValue);
         _compare = command.Option("--compare <MODEL>", "Compare with another model (same tokenizer): perplexity of both, KL divergence, top-1 agreement.", CommandOptionType.SingleValue);
-        _weightQuant = command.Option("--weight-quant <SCHEME>", "Fake-quantize the candidate's weights: int8 (per output channel), int4 (= int4-g128) or int4-g32.", CommandOptionType.SingleValue);
+        _weightQuant = command.Option("--weight-quant <SCHEME>", "Fake-quantize the candidate's weights: int8 (per output channel), int4 (= int4-g128), int4-g32, or a GGUF recipe (Q8_0, Q4_0, Q4_K_M ...).", CommandOptionType.SingleValue);
         _activationQuant = command.Option("--activation-quant <LIST>", "Fake-quantize the candidate's linear inputs; comma-separated list of a8-static, a8-dynamic, a4-static, a4-dynamic (one candidate each).", CommandOptionType.SingleValue);
         _calibration = command.Option("--calibration <PATH>", "Calibration text for static activation ranges: a UTF-8 file or a folder of .txt files; repeatable. Default: text sampled from the model (seeded).", CommandOptionType.MultipleValue);
         _calibrationTokens = command.Option("--calibration-tokens <N>", $"Calibration tokens for static ranges (default {CalibrationOptions.DefaultTokens}), in sequences of {CalibrationOptions.DefaultSequenceLength}.", CommandOptionType.SingleValue);

@@ -4,7 +4,6 @@ using Optimizer.Engine.Calibration;
 using Optimizer.Engine.Evaluation;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Model;
-using Optimizer.Engine.Quantization;
 using Optimizer.Tool.Cli;
 
 namespace Optimizer.Tool.Eval;
@@ -32,7 +31,7 @@ public static class CompareRun
             ModelFolder candidateFolder = other ?? folder;
             ITensorSource weights = candidateFolder.Weights;
             if (settings.Weights is WeightScheme scheme)
-                weights = Own(owned, new FakeQuantizedWeights(weights, new IntRoundTrip(candidateFolder.Config, scheme.Bits, scheme.Bits == 4 ? scheme.GroupSize : 128)));
+                weights = Own(owned, new FakeQuantizedWeights(weights, scheme.RoundTrip(candidateFolder.Config)));
 
             var options = new ModelOptions { Device = device };
             LlamaModel reference = Own(owned, LlamaModel.Create(folder.Config, folder.Weights, options));

@@ -1,5 +1,6 @@
 using Optimizer.Engine;
 using Optimizer.Engine.Evaluation;
+using Optimizer.Engine.Quantization;
 using Optimizer.Tool.Cli;
 
 namespace Optimizer.Tool.Eval;
@@ -9,9 +10,6 @@ public static class QuantSchemes
 {
     /// <summary>The activation schemes, in the order accepted.</summary>
     public static readonly IReadOnlyList<string> ActivationNames = new[] { "a8-static", "a8-dynamic", "a4-static", "a4-dynamic" };
-
-    /// <summary>The weight schemes accepted.</summary>
-    public static readonly IReadOnlyList<string> WeightNames = new[] { "int8", "int4", "int4-g128", "int4-g32" };
 
     /// <summary>
     /// A comma-separated list of activation schemes (case-insensitive, no duplicates), each one candidate; empty when
@@ -41,17 +39,28 @@ public static class QuantSchemes
         return schemes;
     }
 
-    /// <summary>The weight scheme, or null when <paramref name="value"/> is null. Fails with <see cref="ErrorCodes.EvalWeightQuantInvalid"/>.</summary>
+    /// <summary>
+    /// The weight scheme (<c>int8</c>, <c>int4</c> = <c>int4-g128</c>, <c>int4-g32</c>, or a GGUF recipe such as
+    /// <c>Q4_0</c>), or null when <paramref name="value"/> is null. Fails with <see cref="ErrorCodes.EvalWeightQuantInvalid"/>.
+    /// </summary>
     public static WeightScheme? ParseWeight(string? value, string commandPath)
     {
         if (value is null) return null;
-        return value.Trim().ToLowerInvariant() switch
+        switch (value.Trim().ToLowerInvariant())
         {
-            "int8" => new WeightScheme(8, 0),
-            "int4" or "int4-g128" => new WeightScheme(4, 128),
-            "int4-g32" => new WeightScheme(4, 32),
-            _ => throw new UsageException(ErrorCodes.EvalWeightQuantInvalid,
-                $"--weight-quant: unknown scheme '{value}'; use one of {string.Join(", ", WeightNames)}.", commandPath),
-        };
+            case "int8": return new WeightScheme(8, 0);
+            case "int4" or "int4-g128": return new WeightScheme(4, 128);
+            case "int4-g32": return new WeightScheme(4, 32);
+        }
+        try
+        {
+            return new WeightScheme(0, 0, QuantizationRecipe.Parse(value));
+        }
+        catch (OptimizerException error) when (error.Code == ErrorCodes.QuantizationRecipeInvalid)
+        {
+            throw new UsageException(ErrorCodes.EvalWeightQuantInvalid,
+                $"--weight-quant: {error.Message.TrimEnd('.')}; use int8, int4, int4-g128, int4-g32 or a GGUF recipe ({string.Join(", ", QuantizationRecipe.Names)}).",
+                commandPath);
+        }
     }
 }
