@@ -30,7 +30,8 @@ public static class OptimizeSummaryText
             table.AddRow(v.Name,
                 v.Perplexity.ToString("0.0000", ci),
                 (v.PerplexityIncrease * 100).ToString("+0.00;-0.00;0.00", ci),
-                v.KlDivergence.ToString("0.00000", ci),
+                // A KL divergence of identical models can come out as a float-rounding -1e-8; show it as 0.
+                Math.Max(v.KlDivergence, 0).ToString("0.00000", ci),
                 (v.Top1Agreement * 100).ToString("0.00", ci) + "%",
                 v.FileBytes is long bytes ? Units.Bytes(bytes) : "-");
         }

@@ -97,7 +97,7 @@ public sealed class OptimizeCommandTests : IDisposable
     [Theory]
     [InlineData("{\n  \"model\": \"m\",\n  \"quantization\": \"Q4_0\"\n}", "OOPT3031", 3, 3)]
     [InlineData("{\n  \"model\": \"m\",\n  \"groupSize\": true\n}", "OOPT3032", 3, 16)]
-    [InlineData("{\n  \"model\": \"m\",\n  \"calibration\": [\"a.txt\", 5]\n}", "OOPT3032", 3, 30)]
+    [InlineData("{\n  \"model\": \"m\",\n  \"calibration\": [\"a.txt\", 5]\n}", "OOPT3032", 3, 28)]
     [InlineData("{\n  \"model\": \"m\"\n  \"output\": \"o\"\n}", "OOPT3030", 3, 3)]
     [InlineData("{\n  \"model\": \"m\",\n  \"output\": \"o\",\n  \"maxPplIncrease\": \"lots\"\n}", "OOPT3032", 4, 21)]
     public void Options_file_errors_name_the_file_line_and_column(string json, string code, int line, int column)
