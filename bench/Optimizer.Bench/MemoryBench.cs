@@ -30,23 +30,26 @@ public static class MemoryBench
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
             var arguments = new List<string> { "optimize", folder, "-o", output };
             arguments.AddRange(optimizeArguments);
-            var (exit, peak, seconds, error) = RunChild(tool, arguments);
+            var (exit, peak, anon, file, seconds, error) = RunChild(tool, arguments);
             double ratio = peak / (double)f32Bytes;
             string verdict = exit != 0 ? $"failed (exit {exit}): {error}" : ratio < Target ? "met" : "missed";
             rows.Add(new[]
             {
-                size, (parameters / 1e6).ToString("F0", CultureInfo.InvariantCulture) + "M", Mib(f32Bytes), Mib(peak),
+                size, (parameters / 1e6).ToString("F0", CultureInfo.InvariantCulture) + "M", Mib(f32Bytes), Mib(peak), Mib(anon), Mib(file),
                 (ratio * 100).ToString("F0", CultureInfo.InvariantCulture) + "%", seconds.ToString("F0", CultureInfo.InvariantCulture), verdict,
             });
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
         }
         report.Heading("Peak RSS of `optimize` (child process, VmHWM) vs model size");
         report.Note($"Arguments: `optimize <model> -o <dir> {string.Join(' ', optimizeArguments)}`. Target: peak RSS < {Target:P0} of the F32 model size.");
-        report.Table(new[] { "model", "parameters", "F32 size (MiB)", "peak RSS (MiB)", "peak / F32", "wall s", "target < 40%" }, rows);
+        report.Table(new[] { "model", "parameters", "F32 size (MiB)", "peak RSS (MiB)", "max RssAnon", "max RssFile", "peak / F32", "wall s", "target < 40%" }, rows);
     }
 
-    /// <summary>Runs <paramref name="tool"/> (an apphost, or a .dll run with `dotnet`) and samples its VmHWM.</summary>
-    public static (int Exit, long PeakBytes, double Seconds, string Error) RunChild(string tool, IReadOnlyList<string> arguments)
+    /// <summary>
+    /// Runs <paramref name="tool"/> (an apphost, or a .dll run with `dotnet`) and samples its VmHWM, and the largest
+    /// anonymous (heap, native allocations) and file-backed (memory-mapped weights) resident parts seen.
+    /// </summary>
+    public static (int Exit, long PeakBytes, long AnonBytes, long FileBytes, double Seconds, string Error) RunChild(string tool, IReadOnlyList<string> arguments)
     {
         var info = tool.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
             ? new ProcessStartInfo("dotnet") { ArgumentList = { tool } }
@@ -59,36 +62,42 @@ public static class MemoryBench
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {tool}.");
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
-        long peak = 0;
+        long peak = 0, anon = 0, file = 0;
         string status = $"/proc/{process.Id}/status";
         while (!process.HasExited)
         {
-            peak = Math.Max(peak, HighWaterMark(status));
+            var (hwm, rssAnon, rssFile) = Read(status);
+            peak = Math.Max(peak, hwm);
+            anon = Math.Max(anon, rssAnon);
+            file = Math.Max(file, rssFile);
             Thread.Sleep(20);
         }
         process.WaitForExit();
         string error = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
         _ = stdout.Result;
-        return (process.ExitCode, peak, watch.Elapsed.TotalSeconds, error);
+        return (process.ExitCode, peak, anon, file, watch.Elapsed.TotalSeconds, error);
     }
 
-    /// <summary>VmHWM in bytes from a /proc status file (0 once the process is gone).</summary>
-    private static long HighWaterMark(string statusPath)
+    /// <summary>VmHWM, RssAnon and RssFile in bytes from a /proc status file (zeros once the process is gone).</summary>
+    private static (long Hwm, long Anon, long File) Read(string statusPath)
     {
+        long hwm = 0, anon = 0, file = 0;
         try
         {
             foreach (string line in File.ReadLines(statusPath))
             {
-                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
-                string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) hwm = Kib(line);
+                else if (line.StartsWith("RssAnon:", StringComparison.Ordinal)) anon = Kib(line);
+                else if (line.StartsWith("RssFile:", StringComparison.Ordinal)) file = Kib(line);
             }
         }
         catch (IOException)
         {
         }
-        return 0;
+        return (hwm, anon, file);
     }
+
+    private static long Kib(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 
     private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 }
