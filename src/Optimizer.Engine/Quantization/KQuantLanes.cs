@@ -171,4 +171,23 @@ internal static class KQuantLanes
         }
         return scale;
     }
+
+    /// <summary>
+    /// The requantization step of Q4_K/Q6_K, 8 elements at a time: <c>l[i] = clamp(nearest_int((x[i] + add) / d), lo, hi)
+    /// + offset</c>. Element-wise, so each lane is the scalar computation (Q6_K passes <c>add = 0</c>: <c>x + 0</c> equals
+    /// <c>x</c> except that −0 becomes +0, which <c>nearest_int</c> maps to the same integer). Length: a multiple of 8.
+    /// </summary>
+    public static void Requantize(ReadOnlySpan<float> x, float add, float d, int lo, int hi, int offset, Span<byte> l)
+    {
+        Vector256<float> vadd = Vector256.Create(add), vd = Vector256.Create(d);
+        Vector256<int> vlo = Vector256.Create(lo), vhi = Vector256.Create(hi), voff = Vector256.Create(offset);
+        Span<int> codes = stackalloc int[8];
+        for (int i = 0; i + 8 <= x.Length; i += 8)
+        {
+            Vector256<float> v = Vector256.Create(x.Slice(i, 8));
+            Vector256<int> q = Vector256.Max(vlo, Vector256.Min(vhi, NearestInt((v + vadd) / vd))) + voff;
+            q.CopyTo(codes);
+            for (int j = 0; j < 8; j++) l[i + j] = (byte)codes[j];
+        }
+    }
 }

@@ -86,6 +86,11 @@ internal static class Q4_KKernel
                 float d = dAll * sc;
                 if (d == 0f) continue;
                 float dm = dminAll * m;
+                if (lanes)
+                {
+                    KQuantLanes.Requantize(x.Slice(32 * j, 32), dm, d, 0, 15, 0, l.Slice(32 * j, 32));
+                    continue;
+                }
                 for (int k = 0; k < 32; k++)
                 {
                     int q = KQuantMath.NearestInt((x[32 * j + k] + dm) / d);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
@@ -68,6 +69,11 @@ internal static class Q6_KKernel
             {
                 float d = dAll * (sbyte)sc[j];
                 if (d == 0f) continue;
+                if (lanes)
+                {
+                    KQuantLanes.Requantize(x.Slice(16 * j, 16), 0f, d, -32, 31, 32, MemoryMarshal.AsBytes(l.Slice(16 * j, 16)));
+                    continue;
+                }
                 for (int k = 0; k < 16; k++)
                 {
                     int q = KQuantMath.NearestInt(x[16 * j + k] / d);
