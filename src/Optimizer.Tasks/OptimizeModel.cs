@@ -153,8 +153,9 @@ public sealed class OptimizeModel : ToolTask
             message = key is null ? $"OptimizedModel '{ItemSpec}': {message}" : $"OptimizedModel '{ItemSpec}', option '{key}': {message}";
             (file, line, column) = (ProjectFile, 0, 0);
         }
-        else if (file.Length == 0 || !Path.IsPathRooted(file))
+        else if (file.Length == 0 || !Path.IsPathRooted(file) || Directory.Exists(file))
         {
+            // No file (a tool name such as "outlier-opt", or the model folder itself): report it against the item.
             message = $"OptimizedModel '{ItemSpec}': {message}";
             (file, line, column) = (ProjectFile, 0, 0);
         }

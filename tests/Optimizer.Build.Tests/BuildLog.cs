@@ -13,7 +13,15 @@ public static class BuildLog
     public static bool Skipped(CommandResult result) =>
         result.Output.Contains("Skipping target \"_OutlierOptOptimizeModels\" because all output files are up-to-date", StringComparison.Ordinal);
 
-    /// <summary>The error lines (deduplicated: MSBuild repeats them in its summary).</summary>
+    /// <summary>
+    /// The error lines without MSBuild's node prefix ("1>") and project suffix (" [/x/App.csproj]"), deduplicated (MSBuild
+    /// repeats them in its summary).
+    /// </summary>
     public static IReadOnlyList<string> Errors(CommandResult result) =>
-        result.Output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(": error ", StringComparison.Ordinal)).Distinct().ToArray();
+        result.Output.Split('\n')
+            .Select(l => Regex.Replace(l.Trim(), @"^\d+>", ""))
+            .Select(l => Regex.Replace(l, @" \[[^\]]+\.csproj\]$", ""))
+            .Where(l => l.Contains(": error ", StringComparison.Ordinal))
+            .Distinct()
+            .ToArray();
 }

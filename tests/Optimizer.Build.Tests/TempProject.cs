@@ -23,7 +23,7 @@ public sealed class TempProject : IDisposable
 
     public static TempProject Create(string name)
     {
-        string folder = Path.Combine(Path.GetTempPath(), $"oopt-build-{name}-{Guid.NewGuid():N}"[..48]);
+        string folder = Path.Combine(Path.GetTempPath(), $"oopt-build-{name}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "Library.cs"), "namespace App;\n\npublic static class Library { }\n");
         return new TempProject(folder);
