@@ -30,7 +30,7 @@ public sealed class ManifestSchemaTests
     [Fact]
     public void Unknown_top_level_keys_are_allowed_for_later_stages()
     {
-        string text = ManifestWriter.ToText(SampleManifest.Create()).Replace("\"schema\": \"outlier-manifest/1\",", "\"schema\": \"outlier-manifest/1\",\n  \"transforms\": [],");
+        string text = ManifestWriter.ToText(SampleManifest.Create()).Replace("\"schema\": \"outlier-manifest/1\",", "\"schema\": \"outlier-manifest/1\",\n  \"later_stage\": [],");
         Assert.Empty(ManifestSchemaValidator.Errors(text));
     }
 

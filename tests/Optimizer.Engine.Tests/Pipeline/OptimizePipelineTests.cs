@@ -1,4 +1,5 @@
 using Newtonsoft.Json.Linq;
+using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Pipeline;
@@ -101,6 +102,41 @@ public sealed class OptimizePipelineTests
         Assert.Equal(result.Variants.Select(v => v.Name), evaluation.Variants.Select(v => v.Name));
         Assert.True(evaluation.Gate.Passed);
         Assert.Equal(result.Variants.Single(v => v.Name == "quantized").FileBytes, result.Outputs[0].Bytes);
+    }
+
+    [Fact]
+    public void The_manifest_reader_loads_the_analysis_sections_of_an_optimize_manifest()
+    {
+        var (result, _) = _fixture.Main;
+        OutlierManifest read = ManifestReader.Load(result.Outputs[^1].Path);
+        Assert.Null(read.Transforms);
+        OutlierManifest analysisOnly = result.Manifest! with { Transforms = null, CensusAfter = null, Quantization = null, Evaluation = null, Outputs = null };
+        Assert.Equal(ManifestWriter.ToText(analysisOnly), ManifestWriter.ToText(read));
+    }
+
+    [Fact]
+    public void Safetensors_int4_output_is_a_model_folder_that_opens_again()
+    {
+        string output = _fixture.NewOutput("safetensors");
+        OptimizeResult result = OptimizePipeline.Run(_fixture.Options(output) with
+        {
+            Format = OutputFormat.Safetensors, Quant = "int4", Mitigations = "norm,otc,tma", OutputName = "planted-int4",
+        });
+
+        string folder = Path.Combine(output, "planted-int4");
+        Assert.Equal(Path.Combine(output, "planted-int4.manifest.json"), result.Outputs[^1].Path);
+        Assert.Contains(result.Outputs, o => o.Kind == ManifestOutput.Weights && o.RelativePath == "planted-int4/model.safetensors");
+        Assert.Contains(result.Outputs, o => o.Kind == ManifestOutput.Config && o.RelativePath == "planted-int4/config.json");
+        Assert.Contains(result.Outputs, o => o.Kind == ManifestOutput.Tokenizer);
+        Assert.All(result.Outputs, o => Assert.Equal(ModelFileHashes.Sha256(o.Path), o.Sha256));
+        ManifestQuantization quantization = result.Manifest!.Quantization!;
+        Assert.Equal(("safetensors", "int4", (int?)32), (quantization.Format, quantization.Recipe, quantization.GroupSize));
+        Assert.Contains(quantization.Tensors, t => t.Type == "int4-g32" && t.RelativeRmse > 0);
+        Assert.Equal(new[] { "norm", "otc", "tma" }, result.Manifest.Transforms!.Mitigations);
+        Assert.Null(result.Manifest.Transforms.ClampGate);
+        Assert.Equal("planted-int4", result.Manifest.Model.Name);
+        using var reopened = ModelFolder.Open(folder);
+        Assert.Equal(_fixture.Truth.Model.HiddenSize, reopened.Config.HiddenSize);
     }
 
     [Fact]
