@@ -25,6 +25,12 @@ public sealed class TransformStage : IDisposable
         Warnings = warnings;
     }
 
+    /// <summary>
+    /// The largest max |Δlogit| of the exact transforms, relative to the largest |logit|, that verification accepts
+    /// (float32 rescaling leaves about 1e-6); above it the run fails with <see cref="ErrorCodes.TransformVerificationFailed"/>.
+    /// </summary>
+    public const double ExactTolerance = 1e-3;
+
     /// <summary>The plan whose transforms are kept.</summary>
     public TransformPlan Plan { get; }
 
@@ -54,8 +60,16 @@ public sealed class TransformStage : IDisposable
         {
             ct.ThrowIfCancellationRequested();
             progress?.Report(new OptimizeProgress("verifying", 0, 1, "steps", watch.Elapsed));
-            double delta = exact.IsIdentity ? 0
-                : LogitDelta.MaxAbs(config, folder.Weights, exactView, analysis.Analysis.Calibration.Sequences, modelOptions, ct);
+            double delta = 0;
+            if (!exact.IsIdentity)
+            {
+                LogitDeltaResult measured = LogitDelta.Measure(config, folder.Weights, exactView, analysis.Analysis.Calibration.Sequences, modelOptions, ct);
+                if (!(measured.Relative <= ExactTolerance))
+                    throw new OptimizerException(ErrorCodes.TransformVerificationFailed,
+                        $"The exact transforms of model '{optimize.EffectiveOutputName}' changed the logits by up to {measured.MaxAbs:G4} "
+                        + $"({measured.Relative:G4} of the largest logit, tolerance {ExactTolerance:G4}); nothing was written.");
+                delta = measured.MaxAbs;
+            }
             progress?.Report(new OptimizeProgress("verifying", 1, 1, "steps", watch.Elapsed));
 
             TransformPlan chosen = exact;

@@ -140,6 +140,27 @@ public sealed class OptimizePipelineTests
     }
 
     [Fact]
+    public void A_gguf_file_is_optimized_like_a_model_folder()
+    {
+        var (main, _) = _fixture.Main;
+        string input = Path.Combine(_fixture.NewOutput("gguf-input"), "planted.gguf");
+        Directory.CreateDirectory(Path.GetDirectoryName(input)!);
+        File.Copy(main.Outputs[0].Path, input);
+        string output = _fixture.NewOutput("from-gguf");
+
+        OptimizeResult result = OptimizePipeline.Run(_fixture.Options(output) with { Model = input, Quant = "F16", Mitigations = "none" });
+
+        Assert.Equal("planted", result.OutputName);
+        Assert.Equal(Path.Combine(output, "planted.gguf"), result.Outputs[0].Path);
+        Assert.Equal("planted", result.Manifest!.Model.Name);
+        Assert.Contains(result.Manifest.Model.Files, f => f.Path == "planted.gguf" && f.Sha256 == main.Outputs[0].Sha256);
+        Assert.Equal(0, result.MaxAbsDeltaLogit);
+        Assert.Empty(result.Manifest.Transforms!.Applied);
+        Assert.All(result.Manifest.Quantization!.Tensors, t => Assert.Contains(t.Type, new[] { "F16", "F32" }));
+        using (var file = GgufFile.Open(result.Outputs[0].Path)) Assert.NotEmpty(file.Tensors);
+    }
+
+    [Fact]
     public void Two_runs_write_byte_identical_weights_and_manifests()
     {
         var (first, _) = _fixture.Main;
