@@ -37,6 +37,20 @@ internal sealed class LlamaCppSession : IDisposable
         return logits;
     }
 
+    /// <summary>
+    /// Continues the sequence in the KV cache: decodes <paramref name="tokens"/> at positions
+    /// <paramref name="position"/>, … and returns the logits after the last one.
+    /// </summary>
+    public float[] Continue(IReadOnlyList<int> tokens, int position)
+    {
+        if (position == 0) _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], position + i, LLamaSeqId.Zero, i == tokens.Count - 1);
+        var result = _context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}\n{LlamaRuntime.RecentLog()}");
+        return _context.NativeHandle.GetLogitsIth(tokens.Count - 1)[..VocabSize].ToArray();
+    }
+
     /// <summary>Sum of −log p(tokens[t+1] | tokens[0..t]) over the sequence, in float64, and the count of scored tokens.</summary>
     public (double NllSum, int Scored) Nll(IReadOnlyList<int> tokens)
     {
