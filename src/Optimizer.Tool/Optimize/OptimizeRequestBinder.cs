@@ -29,7 +29,7 @@ public static class OptimizeRequestBinder
             Format = format,
             Quant = quant,
             GroupSize = b.Integer(OptimizeOptionNames.GroupSize, 32, 128, v => v is 32 or 128, "must be 32 or 128") ?? defaults.GroupSize,
-            Mitigations = b.Text(OptimizeOptionNames.Mitigations) ?? defaults.Mitigations,
+            Mitigations = b.Mitigations() ?? defaults.Mitigations,
             Calibration = request.Calibration.Select(c => b.ResolvePath(c, OptimizeOptionNames.Calibration)).ToArray(),
             EvalText = b.Path(OptimizeOptionNames.EvalText),
             MaxPplIncrease = b.Percent(OptimizeOptionNames.MaxPplIncrease) ?? defaults.MaxPplIncrease,
@@ -86,6 +86,20 @@ public static class OptimizeRequestBinder
                 throw new UsageException(ErrorCodes.CliInvalidValue, $"{OptimizeOptionNames.Flag(key)} needs a path.", commandPath);
             }
             return _base is null || System.IO.Path.IsPathRooted(value.Text) ? value.Text : System.IO.Path.GetFullPath(System.IO.Path.Combine(_base, value.Text));
+        }
+
+        public string? Mitigations()
+        {
+            if (Text(OptimizeOptionNames.Mitigations) is not { } text) return null;
+            try
+            {
+                Engine.Transforms.Mitigations.Parse(text);
+            }
+            catch (OptimizerException ex) when (ex.Code == ErrorCodes.MitigationListInvalid)
+            {
+                throw Bad(OptimizeOptionNames.Mitigations, "must be all, none, or a comma list of norm, smooth, otc, tma, tma-clamp");
+            }
+            return text;
         }
 
         public string? Quant(OutputFormat format)

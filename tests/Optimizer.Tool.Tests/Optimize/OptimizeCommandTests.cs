@@ -110,6 +110,20 @@ public sealed class OptimizeCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_root, "r.json")));
     }
 
+    [Theory]
+    [InlineData("--mitigations", "norm,gamma")]
+    [InlineData("--quant", "Q4_0_4_4")]
+    [InlineData("--max-ppl-increase", "two")]
+    [InlineData("--max-memory", "lots")]
+    [InlineData("--group-size", "64")]
+    public void Bad_option_values_are_usage_errors_naming_the_option(string option, string value)
+    {
+        var result = ToolProcess.Run("optimize", "some-model", "-o", Path.Combine(_root, "o"), option, value);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"error OOPT3005: {option} ", result.StdErr);
+        Assert.Contains($"'{value}'", result.StdErr);
+    }
+
     [Fact]
     public void Options_file_with_other_options_is_a_usage_error()
     {
