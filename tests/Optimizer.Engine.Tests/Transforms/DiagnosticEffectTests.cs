@@ -57,7 +57,7 @@ public sealed class DiagnosticEffectTests(TransformFixtures fixtures, ITestOutpu
 
     [Theory]
     [InlineData("otc-h64-s1")]
-    [InlineData("otc-h128-s4")]
+    [InlineData("all-h128-s2")]
     public void Otc_balancing_reduces_the_planted_query_channel_outliers_without_creating_key_outliers(string preset)
     {
         var (model, input) = fixtures.Preset(preset);

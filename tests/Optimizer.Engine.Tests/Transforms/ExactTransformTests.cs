@@ -6,7 +6,7 @@ namespace Optimizer.Engine.Tests.Transforms;
 /// <summary>
 /// Every exact transform, alone and all together, keeps the logits of the synthetic presets within 1e-3 (float32):
 /// MA, γ and OTC presets at hidden 64, the qwen2 / GQA / BF16 preset at hidden 128 (q/k/v biases, four query heads per
-/// key head) and the F16 presets at hidden 256. The logits are compared on two of the calibration sequences.
+/// key head) and the F16 preset at hidden 256. The logits are compared on two of the calibration sequences.
 /// </summary>
 [Collection(TransformCollection.Name)]
 public sealed class ExactTransformTests(TransformFixtures fixtures, ITestOutputHelper output)
@@ -22,7 +22,7 @@ public sealed class ExactTransformTests(TransformFixtures fixtures, ITestOutputH
         { "gamma-h64-s1", "norm" }, { "gamma-h64-s1", AllExact },
         { "otc-h64-s1", "otc" }, { "otc-h64-s1", AllExact },
         { "all-h128-s2", "norm" }, { "all-h128-s2", "smooth" }, { "all-h128-s2", "otc" }, { "all-h128-s2", "tma" }, { "all-h128-s2", AllExact },
-        { "gamma-h256-s2", "norm" }, { "all-h256-s3", AllExact },
+        { "all-h256-s3", "norm" }, { "all-h256-s3", AllExact },
     };
 
     [Theory]
