@@ -107,6 +107,12 @@ public sealed class OptimizeModel : ToolTask
             return false;
         }
         if (!Prepare()) return false;
+        if (Kind == ToolLaunchKind.Executable && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_ROOT")))
+        {
+            // An apphost (global or --tool-path install) finds the runtime through DOTNET_ROOT: use the build's own.
+            string muxer = DotnetHost.Path();
+            if (Path.IsPathRooted(muxer)) EnvironmentVariables = new[] { "DOTNET_ROOT=" + Path.GetDirectoryName(muxer) };
+        }
         Log.LogMessage(MessageImportance.High, "OutlierOpt: optimizing '{0}' -> {1}", ItemSpec, OutputDirectory);
         bool succeeded = base.Execute() && !Log.HasLoggedErrors && CollectOutputs();
         if (!succeeded) RemoveOutputs();
