@@ -11,7 +11,7 @@ public sealed class OptimizeBuildTests
     private const string Fast = "CalibrationTokens=\"128\" SequenceLength=\"64\" EvalTokens=\"128\" EvalText=\"eval.txt\"";
 
     [Fact]
-    public void FirstBuildOptimizesSecondSkipsTouchingOneCalibrationFileReRunsOnlyThatModelAndCleanRemovesAll()
+    public void FirstBuildOptimizesSecondSkipsATouchedCalibrationFileOrAChangedOptionReRunsOnlyThatModelAndCleanRemovesAll()
     {
         using var project = TempProject.Create("incremental");
         string m1 = project.WriteModel("m1", seed: 1);
@@ -42,6 +42,14 @@ public sealed class OptimizeBuildTests
         Assert.True(third.Succeeded, third.ToString());
         Assert.Equal(new[] { "m1/" }, BuildLog.Optimized(third));
         Assert.True(BuildLog.Skipped(third), "m2 should have been skipped");
+
+        project.WriteProject($"""
+            <OptimizedModel Include="{m1}" Quantization="Q8_0" Calibration="{c1}" {Fast} />
+            <OptimizedModel Include="{m2}" Quantization="Q8_0" Mitigations="none" Calibration="{c2}" {Fast} />
+            """);
+        var fourth = project.Build();
+        Assert.True(fourth.Succeeded, fourth.ToString());
+        Assert.Equal(new[] { "m2/" }, BuildLog.Optimized(fourth));
 
         var clean = project.Clean();
         Assert.True(clean.Succeeded, clean.ToString());
