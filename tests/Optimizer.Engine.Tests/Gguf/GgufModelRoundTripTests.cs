@@ -145,6 +145,25 @@ public sealed class GgufModelRoundTripTests
     }
 
     [Fact]
+    public void Bf16IsReadAsStored()
+    {
+        using var temp = new TempFolder();
+        string folder = Directory.CreateDirectory(temp.File("model")).FullName;
+        new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(8, 64)).WithShape(64, 1, 4, 2, 128).Build(folder);
+        using var source = ModelFolder.Open(folder);
+        string path = temp.File("bf16.gguf");
+        LlamaGgufExporter.Export(source, source.Weights, QuantizationRecipe.Parse("BF16"), path, null, default);
+        using var gguf = ModelFolder.Open(path);
+        foreach (var tensor in source.Weights.Tensors.Where(t => t.Shape.Length == 2))
+        {
+            var read = gguf.Weights.Find(tensor.Name)!;
+            Assert.Equal(DType.BF16, read.DType);
+            var expected = TensorData.ReadFloat32(source.Weights, tensor).Select(v => HalfPrecision.FromBf16(HalfPrecision.ToBf16(v))).ToArray();
+            Assert.Equal(expected, TensorData.ReadFloat32(gguf.Weights, read));
+        }
+    }
+
+    [Fact]
     public void CancelledExportLeavesNoFile()
     {
         using var temp = new TempFolder();

@@ -87,9 +87,10 @@ public sealed class GgufRejectionTests
     public void HandBuiltValidFileOpens()
     {
         using var temp = new TempFolder();
-        var raw = new RawGguf().Header(2, 1).KvU32("general.alignment", 32)
+        var raw = new RawGguf().Header(2, 1, version: 2).KvU32("general.alignment", 32)
             .Tensor("a", new ulong[] { 8 }, 0, 0).Tensor("b", new ulong[] { 32, 2 }, 8, 32).Align().Bytes(new byte[32 + 68]);
         using var file = GgufFile.Open(temp.Write("ok.gguf", raw.ToArray()));
+        Assert.Equal(2u, file.Version);
         Assert.Equal(2, file.Tensors.Count);
         Assert.Equal(68, file.Find("b")!.ByteCount);
         Assert.Equal("Q8_0", file.Find("b")!.TypeName);
