@@ -18,6 +18,8 @@ BenchArguments options;
 try
 {
     options = BenchArguments.Parse(args[1..]);
+    if (!options.Skip.Contains("memory") && options.Tool is null)
+        throw new ArgumentException("The memory rows need --tool (the published dotnet-outlier-opt), or --skip memory.");
 }
 catch (ArgumentException e)
 {
@@ -25,24 +27,31 @@ catch (ArgumentException e)
     return 2;
 }
 Directory.CreateDirectory(options.Work);
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Out))!);
 var report = new ReportTable();
+// The file is rewritten after every section, so a long run that is stopped keeps what it measured.
+void Save() => File.WriteAllText(options.Out, report.ToString());
 report.Note(MachineInfo.Describe());
 string fixture = Path.Combine(options.Repo, "tests", "fixtures", "austen-byte-llama");
 if (!options.Skip.Contains("quant"))
+{
     QuantizationBench.Run(report, options.Work, options.QuantModel, options.Runs, options.Threads);
+    Save();
+}
 if (!options.Skip.Contains("forward"))
+{
     ForwardBench.Run(report, options.Work, new[] { ("austen-byte-llama", fixture), ("synthetic-50M", SyntheticSizes.Folder(options.Work, "50M")) }, options.Runs, options.Threads);
+    Save();
+}
 if (!options.Skip.Contains("memory"))
 {
-    if (options.Tool is null) throw new ArgumentException("The memory rows need --tool (the published dotnet-outlier-opt).");
-    MemoryBench.Run(report, options.Work, options.Tool, options.Sizes,
+    MemoryBench.Run(report, options.Work, options.Tool!, options.Sizes,
         new[] { "--quant", "Q8_0", "--calibration-tokens", "512", "--eval-tokens", "512", "--sequence-length", "128" });
+    Save();
 }
 if (!options.Skip.Contains("build"))
     BuildBench.Run(report, options.Repo, options.Work, options.Runs);
 report.Note($"Load average at the end: {MachineInfo.Load()}.");
-string text = report.ToString();
-Console.Write(text);
-Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Out))!);
-File.WriteAllText(options.Out, text);
+Save();
+Console.Write(report.ToString());
 return 0;
