@@ -1,4 +1,5 @@
 using Optimizer.Engine.Calibration;
+using Optimizer.Engine.Transforms;
 
 namespace Optimizer.Engine.Pipeline;
 
@@ -38,6 +39,12 @@ public sealed record OptimizeOptions
 
     /// <summary>Mitigations: <c>all</c> (default), <c>none</c> or a comma list of <c>norm</c>, <c>smooth</c>, <c>otc</c>, <c>tma</c>, <c>tma-clamp</c>.</summary>
     public string Mitigations { get; init; } = "all";
+
+    /// <summary>
+    /// Transform parameters beyond the mitigation list (γ target, SmoothQuant α, clamp τ …; engine API, not on the
+    /// command line); null = the defaults. Their own mitigation set is ignored: <see cref="Mitigations"/> decides.
+    /// </summary>
+    public TransformOptions? TransformSettings { get; init; }
 
     /// <summary>Calibration text files or folders; empty = text sampled from the model (seed <see cref="Seed"/>).</summary>
     public IReadOnlyList<string> Calibration { get; init; } = Array.Empty<string>();

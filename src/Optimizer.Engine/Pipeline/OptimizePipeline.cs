@@ -26,7 +26,11 @@ public static class OptimizePipeline
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var watch = Stopwatch.StartNew();
-        TransformOptions transformOptions = TransformOptions.Parse(options.Mitigations);
+        TransformOptions transformOptions = (options.TransformSettings ?? new TransformOptions()) with
+        {
+            Mitigations = Transforms.Mitigations.Parse(options.Mitigations),
+        };
+        transformOptions.Validate();
         if (options.Format == OutputFormat.Gguf) QuantizationRecipe.Parse(options.EffectiveQuant);
         else HfExportOptions.Parse(options.EffectiveQuant, options.GroupSize);
         string name = options.EffectiveOutputName;

@@ -3,6 +3,7 @@ using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Pipeline;
+using Optimizer.Engine.Transforms;
 using Optimizer.Engine.Tests.Manifest;
 using Snapshooter.Xunit;
 
@@ -158,6 +159,40 @@ public sealed class OptimizePipelineTests
         Assert.Empty(result.Manifest.Transforms!.Applied);
         Assert.All(result.Manifest.Quantization!.Tensors, t => Assert.Contains(t.Type, new[] { "F16", "F32" }));
         using (var file = GgufFile.Open(result.Outputs[0].Path)) Assert.NotEmpty(file.Tensors);
+    }
+
+    [Theory]
+    [InlineData(1000.0)]
+    [InlineData(0.0)]
+    public void The_approximate_clamp_is_kept_only_within_its_perplexity_budget(double budget)
+    {
+        // Clamping the birth layer's super activation (not smoothed first) changes the model; the gate measures by how much.
+        string output = _fixture.NewOutput("clamp");
+        OptimizeResult result = OptimizePipeline.Run(_fixture.Options(output) with
+        {
+            Mitigations = "tma-clamp", MaxPplIncrease = budget, TransformSettings = new TransformOptions { ClampBirthSite = true },
+        });
+
+        ManifestTransforms transforms = result.Manifest!.Transforms!;
+        ClampGateRecord gate = Assert.IsType<ClampGateRecord>(transforms.ClampGate);
+        TransformEntry clamp = transforms.Applied.Single(a => a.Name == "tma-clamp");
+        Assert.Equal(budget, gate.Limit);
+        Assert.True(gate.Increase > 0, $"clamp changed perplexity by {gate.Increase}");
+        Assert.Equal(gate.Increase <= budget, gate.Kept);
+        Assert.Equal(gate.Kept ? TransformEntry.Kept : TransformEntry.RolledBack, clamp.Status);
+        Assert.NotEmpty(clamp.Touched);
+        int birth = _fixture.Truth.MassiveActivation!.BirthLayer;
+        double y8After = result.Manifest.CensusAfter!.Single(c => c.Layer == birth && c.Site == "y8").MaxAbs;
+        double y8Before = result.Manifest.Census.Single(c => c.Layer == birth && c.Site == "y8").MaxAbs;
+        if (gate.Kept)
+        {
+            Assert.True(y8After < y8Before / 2, $"y8 {y8Before} -> {y8After}");
+        }
+        else
+        {
+            Assert.Equal(y8Before, y8After, 2);
+            Assert.Contains(result.Warnings, w => w.StartsWith("tma-clamp rolled back", StringComparison.Ordinal));
+        }
     }
 
     [Fact]
