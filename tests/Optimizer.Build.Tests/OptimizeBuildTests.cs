@@ -11,7 +11,7 @@ public sealed class OptimizeBuildTests
     private const string Fast = "CalibrationTokens=\"128\" SequenceLength=\"64\" EvalTokens=\"128\" EvalText=\"eval.txt\"";
 
     [Fact]
-    public void FirstBuildOptimizesSecondSkipsATouchedCalibrationFileOrAChangedOptionReRunsOnlyThatModelAndCleanRemovesAll()
+    public void FirstBuildOptimizesSecondSkipsATouchedCalibrationFileOrAChangedOptionReRunsOnlyThatModelPublishCopiesAndCleanRemovesAll()
     {
         using var project = TempProject.Create("incremental");
         string m1 = project.WriteModel("m1", seed: 1);
@@ -50,6 +50,13 @@ public sealed class OptimizeBuildTests
         var fourth = project.Build();
         Assert.True(fourth.Succeeded, fourth.ToString());
         Assert.Equal(new[] { "m2/" }, BuildLog.Optimized(fourth));
+
+        string publishFolder = Path.Combine(project.Folder, "publish");
+        var publish = project.Publish("-c", "Debug", "-o", publishFolder);
+        Assert.True(publish.Succeeded, publish.ToString());
+        Assert.Empty(BuildLog.Optimized(publish));
+        Assert.Equal(new[] { "m1/m1.gguf", "m1/m1.manifest.json", "m2/m2.gguf", "m2/m2.manifest.json" },
+            TempProject.FilesUnder(Path.Combine(publishFolder, "models")));
 
         var clean = project.Clean();
         Assert.True(clean.Succeeded, clean.ToString());

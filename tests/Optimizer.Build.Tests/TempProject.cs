@@ -80,6 +80,9 @@ public sealed class TempProject : IDisposable
     /// <summary><c>dotnet build</c> with normal verbosity, pointed at this build's task and tool.</summary>
     public CommandResult Build(params string[] extra) => Dotnet("build", extra);
 
+    /// <summary><c>dotnet publish</c> with normal verbosity, pointed at this build's task and tool.</summary>
+    public CommandResult Publish(params string[] extra) => Dotnet("publish", extra);
+
     /// <summary><c>dotnet clean</c>.</summary>
     public CommandResult Clean() => Dotnet("clean", Array.Empty<string>());
 
