@@ -95,6 +95,20 @@ public sealed class OptimizeModel : ToolTask
     /// <inheritdoc />
     protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.High;
 
+    /// <summary>
+    /// The item as people wrote it, quoted, plus the output name when that is not simply the model's own name (two
+    /// variants of one model are told apart): <c>'models/m/'</c> or <c>'models/m/' (m-q8)</c>.
+    /// </summary>
+    private string Label
+    {
+        get
+        {
+            string own = Path.GetFileName(ItemSpec.TrimEnd('/', '\\'));
+            if (own.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) own = own.Substring(0, own.Length - ".gguf".Length);
+            return string.Equals(own, OutputName, StringComparison.Ordinal) ? $"'{ItemSpec}'" : $"'{ItemSpec}' ({OutputName})";
+        }
+    }
+
     private ToolLaunchKind Kind => (ToolLaunchKind)Enum.Parse(typeof(ToolLaunchKind), OutlierOptToolKind, ignoreCase: true);
 
     /// <inheritdoc />
@@ -113,7 +127,7 @@ public sealed class OptimizeModel : ToolTask
             string muxer = DotnetHost.Path();
             if (Path.IsPathRooted(muxer)) EnvironmentVariables = new[] { "DOTNET_ROOT=" + Path.GetDirectoryName(muxer) };
         }
-        Log.LogMessage(MessageImportance.High, "OutlierOpt: optimizing '{0}' -> {1}", ItemSpec, OutputDirectory);
+        Log.LogMessage(MessageImportance.High, "OutlierOpt: optimizing {0} -> {1}", Label, OutputDirectory);
         bool succeeded = base.Execute() && !Log.HasLoggedErrors && CollectOutputs();
         if (!succeeded) RemoveOutputs();
         return succeeded;
@@ -156,13 +170,13 @@ public sealed class OptimizeModel : ToolTask
         {
             // The options file is generated: point at the item in the project instead, naming the option.
             string? key = _options.KeyAtLine(line);
-            message = key is null ? $"OptimizedModel '{ItemSpec}': {message}" : $"OptimizedModel '{ItemSpec}', option '{key}': {message}";
+            message = key is null ? $"OptimizedModel {Label}: {message}" : $"OptimizedModel {Label}, option '{key}': {message}";
             (file, line, column) = (ProjectFile, 0, 0);
         }
         else if (file.Length == 0 || !Path.IsPathRooted(file) || Directory.Exists(file))
         {
             // No file (a tool name such as "outlier-opt", or the model folder itself): report it against the item.
-            message = $"OptimizedModel '{ItemSpec}': {message}";
+            message = $"OptimizedModel {Label}: {message}";
             (file, line, column) = (ProjectFile, 0, 0);
         }
         if (diagnostic.IsError)
@@ -177,7 +191,7 @@ public sealed class OptimizeModel : ToolTask
         if (!Log.HasLoggedErrors)
         {
             Log.LogError(null, BuildErrorCodes.ToolFailed, null, ProjectFile, 0, 0, 0, 0,
-                "OptimizedModel '{0}': {1} exited with code {2} without reporting an error.", ItemSpec, ToolLocator.CommandName, ExitCode);
+                "OptimizedModel {0}: {1} exited with code {2} without reporting an error.", Label, ToolLocator.CommandName, ExitCode);
         }
         return false;
     }
@@ -213,7 +227,7 @@ public sealed class OptimizeModel : ToolTask
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Log.LogError(null, BuildErrorCodes.IntermediateIoFailed, null, ProjectFile, 0, 0, 0, 0,
-                "OptimizedModel '{0}': the intermediate files under '{1}' could not be prepared: {2}", ItemSpec, OutputDirectory, ex.Message);
+                "OptimizedModel {0}: the intermediate files under '{1}' could not be prepared: {2}", Label, OutputDirectory, ex.Message);
             return false;
         }
     }
@@ -228,13 +242,13 @@ public sealed class OptimizeModel : ToolTask
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             Log.LogError(null, BuildErrorCodes.ResultInvalid, null, ProjectFile, 0, 0, 0, 0,
-                "OptimizedModel '{0}': {1} reported success but its result file could not be read: {2}", ItemSpec, ToolLocator.CommandName, ex.Message);
+                "OptimizedModel {0}: {1} reported success but its result file could not be read: {2}", Label, ToolLocator.CommandName, ex.Message);
             return false;
         }
         if (!result.GatePassed)
         {
             Log.LogError(null, BuildErrorCodes.QualityGateFailed, null, ProjectFile, 0, 0, 0, 0,
-                "OptimizedModel '{0}': the quality gate failed: {1}", ItemSpec, result.GateReason ?? "no reason given");
+                "OptimizedModel {0}: the quality gate failed: {1}", Label, result.GateReason ?? "no reason given");
             return false;
         }
         var items = new List<ITaskItem>();
@@ -244,7 +258,7 @@ public sealed class OptimizeModel : ToolTask
             if (!File.Exists(output.Path) || !Path.GetFullPath(output.Path).StartsWith(root, StringComparison.Ordinal))
             {
                 Log.LogError(null, BuildErrorCodes.ResultInvalid, null, ProjectFile, 0, 0, 0, 0,
-                    "OptimizedModel '{0}': the result file lists '{1}', which is not a file under '{2}'.", ItemSpec, output.Path, OutputDirectory);
+                    "OptimizedModel {0}: the result file lists '{1}', which is not a file under '{2}'.", Label, output.Path, OutputDirectory);
                 return false;
             }
             var item = new TaskItem(output.Path);
@@ -257,7 +271,7 @@ public sealed class OptimizeModel : ToolTask
         string measured = result.PerplexityIncrease is { } increase
             ? $", perplexity +{increase * 100:0.###}%" + (result.KlDivergence is { } kld ? $", KL {kld:0.######}" : "")
             : "";
-        Log.LogMessage(MessageImportance.High, "OutlierOpt: '{0}' optimized, {1} file(s){2}", ItemSpec, items.Count, measured);
+        Log.LogMessage(MessageImportance.High, "OutlierOpt: {0} optimized, {1} file(s){2}", Label, items.Count, measured);
         return true;
     }
 
@@ -270,7 +284,7 @@ public sealed class OptimizeModel : ToolTask
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Log.LogWarning(null, BuildErrorCodes.IntermediateIoFailed, null, ProjectFile, 0, 0, 0, 0,
-                "OptimizedModel '{0}': the outputs of the failed run could not be removed: {1}", ItemSpec, ex.Message);
+                "OptimizedModel {0}: the outputs of the failed run could not be removed: {1}", Label, ex.Message);
         }
     }
 
