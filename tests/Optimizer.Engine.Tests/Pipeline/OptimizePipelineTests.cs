@@ -196,6 +196,20 @@ public sealed class OptimizePipelineTests
     }
 
     [Fact]
+    public void Without_eval_text_the_model_samples_its_own_with_another_seed_and_says_so()
+    {
+        string output = _fixture.NewOutput("self-eval");
+        OptimizeResult result = OptimizePipeline.Run(_fixture.Options(output) with { EvalText = null, EvalTokens = 47, Seed = 7, Mitigations = "none" });
+
+        EvaluationTextRecord text = result.Manifest!.Evaluation!.Text;
+        Assert.Equal("self-sampled", text.Source);
+        Assert.Equal(8, text.Seed);
+        Assert.Empty(text.Files);
+        Assert.Equal(47, text.Tokens);
+        Assert.All(result.Variants, v => Assert.Equal(47, v.Tokens));
+    }
+
+    [Fact]
     public void Two_runs_write_byte_identical_weights_and_manifests()
     {
         var (first, _) = _fixture.Main;
