@@ -3,10 +3,12 @@ using Optimizer.Engine.Formats;
 namespace Optimizer.Engine.Pipeline;
 
 /// <summary>
-/// The up-front peak-memory estimate of an optimize run with layer streaming (one decoder layer resident per model):
-/// the largest decoder layer in F32 (twice: the layer being run and the transformed/quantized view computing the next
-/// one), the resident embedding, output head and final norm in F32, the activations of one calibration batch, and one
-/// chunk of vocabulary-sized logits. <see cref="Check"/> fails with <see cref="ErrorCodes.MemoryBudgetExceeded"/>.
+/// The up-front peak-memory estimate of an optimize run with layer streaming (one decoder layer resident at a time):
+/// the largest decoder layer in F32 (twice: the layer being run and the transformed/quantized view computing it), the
+/// resident embedding, output head and final norm in F32 once per model alive at the same time, the activations of one
+/// calibration batch, and one chunk of vocabulary-sized logits. The evaluation holds the reference, its candidates and
+/// one model calibrating static activation scales, so <see cref="Check"/> chooses how many candidates may be alive at
+/// once within the budget, and fails with <see cref="ErrorCodes.MemoryBudgetExceeded"/> when even one does not fit.
 /// </summary>
 /// <param name="LargestLayerBytes">The largest decoder layer's weights in F32.</param>
 /// <param name="ResidentBytes">Embedding, output head (when not tied) and final norm in F32.</param>
@@ -17,8 +19,14 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
     /// <summary>Elements per logits chunk (ModelComparison compares vocabulary-sized rows in chunks of 4 Mi elements).</summary>
     public const long LogitsChunkElements = 1L << 22;
 
-    /// <summary>The estimated peak in bytes.</summary>
-    public long PeakBytes => checked(2 * LargestLayerBytes + ResidentBytes + ActivationBytes + LogitsBytes);
+    /// <summary>Models alive besides the candidates during evaluation: the reference and a static-scale calibration model.</summary>
+    public const int ExtraModels = 2;
+
+    /// <summary>The estimated peak in bytes with <paramref name="models"/> models alive at once.</summary>
+    public long PeakFor(int models) => checked(2 * LargestLayerBytes + ResidentBytes * models + ActivationBytes + LogitsBytes);
+
+    /// <summary>The smallest possible peak: one candidate at a time.</summary>
+    public long PeakBytes => PeakFor(1 + ExtraModels);
 
     /// <summary>Estimates the run of <paramref name="config"/> with these weights, batch size and sequence length.</summary>
     public static MemoryEstimate For(ModelConfig config, ITensorSource weights, int batchSize, int sequenceLength)
@@ -43,13 +51,19 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
         return new MemoryEstimate(perLayer.Max(), resident, activations, logits);
     }
 
-    /// <summary>Throws <see cref="ErrorCodes.MemoryBudgetExceeded"/> when <see cref="PeakBytes"/> exceeds <paramref name="budgetBytes"/>.</summary>
-    public void Check(long budgetBytes, string modelName)
+    /// <summary>
+    /// The number of evaluation candidates (at most <paramref name="wanted"/>) that may be alive at once within
+    /// <paramref name="budgetBytes"/>; throws <see cref="ErrorCodes.MemoryBudgetExceeded"/> when one at a time does not fit.
+    /// </summary>
+    public int Check(long budgetBytes, string modelName, int wanted)
     {
-        if (PeakBytes <= budgetBytes) return;
-        throw new OptimizerException(ErrorCodes.MemoryBudgetExceeded,
-            $"Model '{modelName}' needs an estimated {ByteSize.Format(PeakBytes)} at peak (largest layer {ByteSize.Format(LargestLayerBytes)} x 2, "
-            + $"embedding/head {ByteSize.Format(ResidentBytes)}, activations {ByteSize.Format(ActivationBytes)}, logits {ByteSize.Format(LogitsBytes)}), "
-            + $"more than the budget of {ByteSize.Format(budgetBytes)} (max-memory).");
+        if (PeakBytes > budgetBytes)
+            throw new OptimizerException(ErrorCodes.MemoryBudgetExceeded,
+                $"Model '{modelName}' needs an estimated {ByteSize.Format(PeakBytes)} at peak (largest layer {ByteSize.Format(LargestLayerBytes)} x 2, "
+                + $"embedding/head {ByteSize.Format(ResidentBytes)} x {1 + ExtraModels} models, activations {ByteSize.Format(ActivationBytes)}, "
+                + $"logits {ByteSize.Format(LogitsBytes)}), more than the budget of {ByteSize.Format(budgetBytes)} (max-memory).");
+        int candidates = Math.Max(1, wanted);
+        while (candidates > 1 && PeakFor(candidates + ExtraModels) > budgetBytes) candidates--;
+        return candidates;
     }
 }

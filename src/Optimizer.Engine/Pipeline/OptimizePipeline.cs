@@ -44,8 +44,9 @@ public static class OptimizePipeline
         if (sequenceLength > maxPositions)
             throw new OptimizerException(ErrorCodes.OptimizeOptionInvalid,
                 $"The calibration sequence length {sequenceLength} is longer than model '{name}' supports (max_position_embeddings is {maxPositions}).");
+        int concurrent = VariantEvaluation.CandidateCount;
         if (options.MaxMemoryBytes is long budget)
-            MemoryEstimate.For(config, folder.Weights, options.BatchSize, sequenceLength).Check(budget, name);
+            concurrent = MemoryEstimate.For(config, folder.Weights, options.BatchSize, sequenceLength).Check(budget, name, concurrent);
 
         var modelOptions = new ModelOptions { Device = options.Device, StreamLayers = true };
         var analysisOptions = new AnalysisOptions { BatchSize = options.BatchSize, Model = modelOptions };
@@ -72,7 +73,7 @@ public static class OptimizePipeline
 
         IWeightRoundTrip written = WrittenRoundTrip(options, config);
         IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated, written,
-            options.EffectiveQuant, analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, progress, watch, ct);
+            options.EffectiveQuant, analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, concurrent, progress, watch, ct);
         long originalBytes = folder.Files.Sum(f => f.Size);
         VariantResult writtenVariant = variants.Single(v => v.Name == VariantEvaluation.WrittenName);
         QualityGateResult gate = QualityGate.Evaluate(name, variants[0].Perplexity, writtenVariant, options);

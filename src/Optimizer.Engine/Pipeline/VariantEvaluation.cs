@@ -19,73 +19,94 @@ public static class VariantEvaluation
     /// <summary>The name of the written variant (quantized weights with the kept mitigations).</summary>
     public const string WrittenName = "quantized";
 
-    /// <summary>Runs the comparison; the first result is the original (perplexity of the reference, KLD 0, top-1 1).</summary>
+    /// <summary>The number of candidates (every variant but the original).</summary>
+    public const int CandidateCount = 7;
+
+    /// <summary>
+    /// Runs the comparison, <paramref name="maxConcurrent"/> candidates at a time (each alive model holds its own
+    /// embedding and head; the reference's logits are recomputed per group). The first result is the original
+    /// (perplexity of the reference, KLD 0, top-1 1). Results do not depend on the grouping.
+    /// </summary>
     public static IReadOnlyList<VariantResult> Run(ModelConfig config, ITensorSource original, ITensorSource transformed, bool mitigated,
         IWeightRoundTrip written, string writtenWeights, CalibrationSet calibration, EvaluationText text, ModelOptions modelOptions, int batchSize,
-        IProgress<OptimizeProgress>? progress, Stopwatch watch, CancellationToken ct)
+        int maxConcurrent, IProgress<OptimizeProgress>? progress, Stopwatch watch, CancellationToken ct)
     {
-        var plans = new List<(string Name, string Weights, string Activations, bool Mitigated, Func<LlamaModel> Create)>();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxConcurrent);
         var views = new List<IDisposable>();
-        var models = new List<LlamaModel>();
+        LlamaModel Model(ITensorSource source, ActivationQuantization? activations = null)
+            => LlamaModel.Create(config, source, modelOptions with { ActivationQuantization = activations });
+        T View<T>(T view) where T : IDisposable
+        {
+            views.Add(view);
+            return view;
+        }
+
+        var plans = new List<(string Name, string Weights, string Activations, bool Mitigated, Func<LlamaModel> Create)>
+        {
+            ("transformed", "transformed", "none", true, () => Model(transformed)),
+            (WrittenName, writtenWeights, "none", mitigated, () => Model(View(new FakeQuantizedWeights(transformed, written)))),
+            (WrittenName + "-unmitigated", writtenWeights, "none", false, () => Model(View(new FakeQuantizedWeights(original, written)))),
+        };
+        var int8 = new IntRoundTrip(config, 8);
+        var int4 = new IntRoundTrip(config, 4, 128);
+        foreach (var (source, isMitigated, suffix) in new[] { (transformed, mitigated, ""), (original, false, "-unmitigated") })
+        {
+            plans.Add(("w8a8-static" + suffix, "int8", "a8-per-tensor-static", isMitigated, () =>
+            {
+                var weights = View(new FakeQuantizedWeights(source, int8));
+                StaticActivationScales scales;
+                using (var plain = Model(weights)) scales = StaticActivationScales.Calibrate(plain, calibration.Sequences, batchSize, ct);
+                return Model(weights, new ActivationQuantization(8, ActivationQuantMode.PerTensorStatic, scales));
+            }));
+            plans.Add(("w4a8-dynamic" + suffix, "int4", "a8-per-token-dynamic", isMitigated, () =>
+                Model(View(new FakeQuantizedWeights(source, int4)), new ActivationQuantization(8, ActivationQuantMode.PerTokenDynamic))));
+        }
+
+        var results = new List<ComparisonResult>(plans.Count);
+        var eval = new PerplexityOptions { Context = text.Context, BatchSize = batchSize };
+        int groups = (plans.Count + maxConcurrent - 1) / maxConcurrent;
+        using var reference = Model(original);
         try
         {
-            LlamaModel Model(ITensorSource source, ActivationQuantization? activations = null)
-                => LlamaModel.Create(config, source, modelOptions with { ActivationQuantization = activations });
-            T View<T>(T view) where T : IDisposable
+            for (int group = 0; group < groups; group++)
             {
-                views.Add(view);
-                return view;
-            }
-
-            plans.Add(("transformed", "transformed", "none", true, () => Model(transformed)));
-            plans.Add((WrittenName, writtenWeights, "none", mitigated, () => Model(View(new FakeQuantizedWeights(transformed, written)))));
-            plans.Add((WrittenName + "-unmitigated", writtenWeights, "none", false, () => Model(View(new FakeQuantizedWeights(original, written)))));
-            var int8 = new IntRoundTrip(config, 8);
-            var int4 = new IntRoundTrip(config, 4, 128);
-            foreach (var (source, isMitigated, suffix) in new[] { (transformed, mitigated, ""), (original, false, "-unmitigated") })
-            {
-                plans.Add(("w8a8-static" + suffix, "int8", "a8-per-tensor-static", isMitigated, () =>
+                var models = new List<(string, LlamaModel)>();
+                try
                 {
-                    var weights = View(new FakeQuantizedWeights(source, int8));
-                    StaticActivationScales scales;
-                    using (var plain = Model(weights)) scales = StaticActivationScales.Calibrate(plain, calibration.Sequences, batchSize, ct);
-                    return Model(weights, new ActivationQuantization(8, ActivationQuantMode.PerTensorStatic, scales));
-                }));
-                plans.Add(("w4a8-dynamic" + suffix, "int4", "a8-per-token-dynamic", isMitigated, () =>
-                    Model(View(new FakeQuantizedWeights(source, int4)), new ActivationQuantization(8, ActivationQuantMode.PerTokenDynamic))));
+                    foreach (var plan in plans.Skip(group * maxConcurrent).Take(maxConcurrent))
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        models.Add((plan.Name, plan.Create()));
+                        progress?.Report(new OptimizeProgress("preparing", results.Count + models.Count, plans.Count, "variants", watch.Elapsed));
+                    }
+                    int done = group;
+                    var report = progress is null ? null : new EvalReport(p => progress.Report(new OptimizeProgress("evaluating",
+                        (long)done * p.WindowsTotal + p.WindowsDone, (long)groups * p.WindowsTotal, "windows", watch.Elapsed)));
+                    results.AddRange(ModelComparison.Compare(reference, models, text.Tokens, eval, report, ct));
+                }
+                finally
+                {
+                    foreach (var (_, model) in models) model.Dispose();
+                    foreach (var view in views) view.Dispose();
+                    views.Clear();
+                }
             }
-
-            var candidates = new List<(string, LlamaModel)>();
-            for (int i = 0; i < plans.Count; i++)
-            {
-                ct.ThrowIfCancellationRequested();
-                var model = plans[i].Create();
-                models.Add(model);
-                candidates.Add((plans[i].Name, model));
-                progress?.Report(new OptimizeProgress("preparing", i + 1, plans.Count, "variants", watch.Elapsed));
-            }
-            var reference = Model(original);
-            models.Add(reference);
-            var eval = new PerplexityOptions { Context = text.Context, BatchSize = batchSize };
-            var report = progress is null ? null : new EvalReport(p => progress.Report(new OptimizeProgress("evaluating", p.WindowsDone, p.WindowsTotal, "windows", watch.Elapsed)));
-            IReadOnlyList<ComparisonResult> results = ModelComparison.Compare(reference, candidates, text.Tokens, eval, report, ct);
-
-            var variants = new List<VariantResult>(results.Count + 1);
-            ComparisonResult first = results[0];
-            variants.Add(new VariantResult("original", "original", "none", false, first.ReferencePerplexity, 0, 0, 1, first.Tokens, null));
-            for (int i = 0; i < results.Count; i++)
-            {
-                ComparisonResult r = results[i];
-                variants.Add(new VariantResult(r.Name, plans[i].Weights, plans[i].Activations, plans[i].Mitigated, r.Perplexity, r.PerplexityIncrease,
-                    r.MeanKlDivergence, r.Top1Agreement, r.Tokens, null));
-            }
-            return variants;
         }
         finally
         {
-            foreach (var model in models) model.Dispose();
             foreach (var view in views) view.Dispose();
         }
+
+        var variants = new List<VariantResult>(results.Count + 1);
+        ComparisonResult first = results[0];
+        variants.Add(new VariantResult("original", "original", "none", false, first.ReferencePerplexity, 0, 0, 1, first.Tokens, null));
+        for (int i = 0; i < results.Count; i++)
+        {
+            ComparisonResult r = results[i];
+            variants.Add(new VariantResult(r.Name, plans[i].Weights, plans[i].Activations, plans[i].Mitigated, r.Perplexity, r.PerplexityIncrease,
+                r.MeanKlDivergence, r.Top1Agreement, r.Tokens, null));
+        }
+        return variants;
     }
 
     private sealed class EvalReport(Action<EvalProgress> report) : IProgress<EvalProgress>

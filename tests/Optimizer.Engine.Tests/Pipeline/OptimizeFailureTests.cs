@@ -1,3 +1,4 @@
+using Optimizer.Engine.Formats;
 using Optimizer.Engine.Pipeline;
 
 namespace Optimizer.Engine.Tests.Pipeline;
@@ -38,6 +39,18 @@ public sealed class OptimizeFailureTests
         Assert.Contains(OptimizeFixture.Preset, ex.Message);
         Assert.Contains("64.0 KiB", ex.Message);
         Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void A_tight_memory_budget_evaluates_one_candidate_at_a_time_with_the_same_results()
+    {
+        var (main, _) = _fixture.Main;
+        MemoryEstimate estimate;
+        using (var model = ModelFolder.Open(_fixture.Model)) estimate = MemoryEstimate.For(model.Config, model.Weights, 4, 48);
+        string output = _fixture.NewOutput("tight");
+        OptimizeResult result = OptimizePipeline.Run(_fixture.Options(output) with { MaxMemoryBytes = estimate.PeakBytes });
+        Assert.Equal(main.Variants, result.Variants);
+        Assert.Equal(main.Outputs.Select(o => o.Sha256), result.Outputs.Select(o => o.Sha256));
     }
 
     [Fact]

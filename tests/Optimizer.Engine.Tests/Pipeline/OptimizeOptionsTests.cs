@@ -95,7 +95,7 @@ public sealed class OptimizeOptionsTests
     }
 
     [Fact]
-    public void The_memory_estimate_adds_two_layers_the_resident_tensors_activations_and_logits()
+    public void The_memory_estimate_adds_two_layers_the_resident_tensors_per_model_activations_and_logits()
     {
         var config = new ModelConfig
         {
@@ -106,9 +106,11 @@ public sealed class OptimizeOptionsTests
         long layer = 4L * (4 * 64 * 64 + 3 * 64 * 128 + 2 * 64);
         Assert.Equal(layer, estimate.LargestLayerBytes);
         Assert.Equal(4L * (1000 * 64 + 64) + 4L * 1000 * 64, estimate.ResidentBytes);
-        Assert.Equal(2 * estimate.LargestLayerBytes + estimate.ResidentBytes + estimate.ActivationBytes + estimate.LogitsBytes, estimate.PeakBytes);
-        estimate.Check(estimate.PeakBytes, "tiny");
-        var ex = Assert.Throws<OptimizerException>(() => estimate.Check(estimate.PeakBytes - 1, "tiny"));
+        Assert.Equal(2 * estimate.LargestLayerBytes + 3 * estimate.ResidentBytes + estimate.ActivationBytes + estimate.LogitsBytes, estimate.PeakBytes);
+        Assert.Equal(1, estimate.Check(estimate.PeakBytes, "tiny", 7));
+        Assert.Equal(3, estimate.Check(estimate.PeakFor(5), "tiny", 7));
+        Assert.Equal(7, estimate.Check(long.MaxValue, "tiny", 7));
+        var ex = Assert.Throws<OptimizerException>(() => estimate.Check(estimate.PeakBytes - 1, "tiny", 7));
         Assert.Equal(ErrorCodes.MemoryBudgetExceeded, ex.Code);
         Assert.Contains("'tiny'", ex.Message);
     }
