@@ -110,6 +110,9 @@ public sealed record OptimizeOptions
         }
     }
 
+    /// <summary>The full path the weights are written to: <c>&lt;output&gt;/&lt;name&gt;.gguf</c> or the folder <c>&lt;output&gt;/&lt;name&gt;</c>.</summary>
+    public string WeightsPath => Path.Combine(Path.GetFullPath(Output), EffectiveOutputName + (Format == OutputFormat.Gguf ? ".gguf" : ""));
+
     /// <summary>Checks every value; throws <see cref="OptimizerException"/> with <see cref="ErrorCodes.OptimizeOptionInvalid"/>.</summary>
     public void Validate()
     {
@@ -135,6 +138,12 @@ public sealed record OptimizeOptions
         if (CalibrationTokens < SequenceLength) Fail($"The calibration token budget ({CalibrationTokens}) is smaller than one sequence ({SequenceLength} tokens).");
         if (EvalTokens < 2) Fail($"The evaluation needs at least 2 tokens, not {EvalTokens}.");
         if (BatchSize < 1) Fail($"The batch size must be at least 1, not {BatchSize}.");
+        string model = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Model));
+        string weights = WeightsPath;
+        if (string.Equals(weights, model, StringComparison.Ordinal)
+            || model.StartsWith(weights + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid,
+                $"The output {weights} would replace the model being read; choose another output folder or --output-name.", Model);
         if (EvalText is null && EffectiveEvalSeed == Seed) Fail("The evaluation seed must differ from the calibration seed, or the evaluation would score the calibration text.");
     }
 

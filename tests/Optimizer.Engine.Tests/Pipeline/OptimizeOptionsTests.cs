@@ -44,6 +44,18 @@ public sealed class OptimizeOptionsTests
     }
 
     [Theory]
+    [InlineData("/data/models/tiny", "/data/models", OutputFormat.Safetensors)]
+    [InlineData("/data/models/tiny.gguf", "/data/models", OutputFormat.Gguf)]
+    [InlineData("/data/models/tiny/model.safetensors", "/data/models", OutputFormat.Safetensors)]
+    public void An_output_that_would_replace_the_model_is_refused(string model, string output, OutputFormat format)
+    {
+        var options = new OptimizeOptions { Model = model, Output = output, Format = format, OutputName = "tiny" };
+        var ex = Assert.Throws<OptimizerException>(options.Validate);
+        Assert.Equal(ErrorCodes.OptimizeOutputInvalid, ex.Code);
+        (options with { OutputName = "tiny-q8" }).Validate();
+    }
+
+    [Theory]
     [InlineData("2%", 0.02)]
     [InlineData("2", 0.02)]
     [InlineData(" 0.5 % ", 0.005)]
