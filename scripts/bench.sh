@@ -15,6 +15,7 @@ art="${BENCH_ARTIFACTS:-/tmp/outlier-opt-bench-artifacts}"
 work="${BENCH_WORK:-/tmp/outlier-opt-bench}"
 out=bench/results/latest.md
 
+bash scripts/fetch-corpus.sh      # calibration / evaluation text of the memory rows
 dotnet build bench/Optimizer.Bench -c Release --artifacts-path "$art" -nologo -v:q
 dotnet publish src/Optimizer.Tool -c Release --artifacts-path "$art" -o "$art/tool" -nologo -v:q
 
