@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Optimizer.Engine.Formats;
 using Xunit.Abstractions;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.LlamaCpp.Tests;
 

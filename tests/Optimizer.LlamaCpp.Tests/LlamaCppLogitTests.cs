@@ -1,6 +1,7 @@
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Model;
 using Xunit.Abstractions;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.LlamaCpp.Tests;
 

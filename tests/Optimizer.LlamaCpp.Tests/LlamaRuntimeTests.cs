@@ -1,4 +1,5 @@
 using LLama.Native;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.LlamaCpp.Tests;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.LlamaCpp.Tests.Quantization;
 

@@ -2,6 +2,7 @@ using LLama.Native;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Quantization;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.LlamaCpp.Tests.Quantization;
 

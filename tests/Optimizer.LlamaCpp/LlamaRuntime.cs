@@ -3,10 +3,10 @@ using LLama;
 using LLama.Common;
 using LLama.Native;
 
-namespace Optimizer.LlamaCpp.Tests;
+namespace Optimizer.LlamaCpp;
 
 /// <summary>
-/// The llama.cpp native runtime, loaded once per test process. llama.cpp's own log output is kept in memory (the last
+/// The llama.cpp native runtime, loaded once per process. llama.cpp's own log output is kept in memory (the last
 /// lines are available through <see cref="RecentLog"/> for failure messages) instead of being printed to the console.
 /// The native library loads lazily on first use; <see cref="EnsureLoaded"/> forces that load, so APIs that do not load
 /// a model first (e.g. <c>LLamaQuantizer.Quantize</c>, which otherwise fails with <c>DllNotFoundException: llama</c>)

@@ -2,14 +2,15 @@ using LLama;
 using LLama.Common;
 using LLama.Native;
 
-namespace Optimizer.LlamaCpp.Tests;
+namespace Optimizer.LlamaCpp;
 
 /// <summary>A GGUF model loaded in llama.cpp with one context: per-position logits of token sequences.</summary>
-internal sealed class LlamaCppSession : IDisposable
+public sealed class LlamaCppSession : IDisposable
 {
     private readonly LLamaWeights _weights;
     private readonly LLamaContext _context;
 
+    /// <summary>Loads <paramref name="gguf"/> with a context (and batch) of <paramref name="contextSize"/> tokens (see <see cref="LlamaRuntime.LoadModel"/>).</summary>
     public LlamaCppSession(string gguf, uint contextSize = 256)
     {
         _weights = LlamaRuntime.LoadModel(gguf, contextSize, out ModelParams parameters);
@@ -17,6 +18,7 @@ internal sealed class LlamaCppSession : IDisposable
         ContextSize = contextSize;
     }
 
+    /// <summary>The most tokens one call can decode.</summary>
     public uint ContextSize { get; }
 
     /// <summary>Vocabulary size llama.cpp sees.</summary>
@@ -60,6 +62,7 @@ internal sealed class LlamaCppSession : IDisposable
         return (sum, tokens.Count - 1);
     }
 
+    /// <summary>−log softmax(<paramref name="logits"/>)[<paramref name="target"/>], computed in float64.</summary>
     public static double NegativeLogSoftmax(float[] logits, int target)
     {
         double max = logits.Max();
@@ -68,6 +71,7 @@ internal sealed class LlamaCppSession : IDisposable
         return -(logits[target] - max - Math.Log(z));
     }
 
+    /// <summary>Frees the context and the model.</summary>
     public void Dispose()
     {
         _context.Dispose();
