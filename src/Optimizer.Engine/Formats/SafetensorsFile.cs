@@ -125,7 +125,12 @@ public sealed unsafe class SafetensorsFile : ITensorSource
     }
 
     /// <inheritdoc/>
-    /// <remarks>The callback is not called for an empty tensor.</remarks>
+    /// <remarks>
+    /// The callback is not called for an empty tensor. Once the callback has returned for a chunk, the mapped pages
+    /// wholly inside that chunk are released from the process's resident set (<see cref="MappedRegion.Release"/>), so
+    /// streaming a model through <see cref="ReadBytes"/> does not leave the whole file resident; the bytes are unchanged
+    /// and are faulted in again if read later.
+    /// </remarks>
     public void ReadBytes(TensorInfo tensor, ReadOnlySpanAction<byte, long> onChunk, int maxChunk = 1 << 30)
     {
         ArgumentNullException.ThrowIfNull(onChunk);
@@ -134,7 +139,9 @@ public sealed unsafe class SafetensorsFile : ITensorSource
         for (long position = 0; position < tensor.Length; position += maxChunk)
         {
             int length = (int)Math.Min(maxChunk, tensor.Length - position);
-            onChunk(new ReadOnlySpan<byte>(_base + tensor.Offset + position, length), position);
+            byte* chunk = _base + tensor.Offset + position;
+            onChunk(new ReadOnlySpan<byte>(chunk, length), position);
+            MappedRegion.Release(chunk, length);
         }
     }
 

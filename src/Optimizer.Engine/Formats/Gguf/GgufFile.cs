@@ -109,7 +109,11 @@ public sealed unsafe class GgufFile : IDisposable
         return new ReadOnlySpan<byte>(_base + DataOffset + tensor.Offset, (int)tensor.ByteCount);
     }
 
-    /// <summary>The bytes of <paramref name="tensor"/> in chunks of at most <paramref name="maxChunk"/> bytes.</summary>
+    /// <summary>
+    /// The bytes of <paramref name="tensor"/> in chunks of at most <paramref name="maxChunk"/> bytes. Once the callback
+    /// has returned for a chunk, the mapped pages wholly inside it are released from the process's resident set
+    /// (<see cref="MappedRegion.Release"/>); the bytes are unchanged and are faulted in again if read later.
+    /// </summary>
     public void ReadBytes(GgufTensorInfo tensor, ReadOnlySpanAction<byte, long> onChunk, int maxChunk = 1 << 30)
     {
         ArgumentNullException.ThrowIfNull(onChunk);
@@ -118,7 +122,9 @@ public sealed unsafe class GgufFile : IDisposable
         for (long position = 0; position < tensor.ByteCount; position += maxChunk)
         {
             int length = (int)Math.Min(maxChunk, tensor.ByteCount - position);
-            onChunk(new ReadOnlySpan<byte>(_base + DataOffset + tensor.Offset + position, length), position);
+            byte* chunk = _base + DataOffset + tensor.Offset + position;
+            onChunk(new ReadOnlySpan<byte>(chunk, length), position);
+            if (_map is not null) MappedRegion.Release(chunk, length);
         }
     }
 
