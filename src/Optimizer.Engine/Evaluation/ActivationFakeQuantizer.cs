@@ -1,4 +1,5 @@
 using Optimizer.Engine.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Optimizer.Engine.Evaluation;
@@ -22,14 +23,20 @@ internal static class ActivationFakeQuantizer
     {
         if (quantization is null) return x;
         int qmax = quantization.MaxCode;
+        // Every number handed to torch is an explicitly disposed Scalar: an implicit conversion leaves the native scalar
+        // to the finalizer thread, which may free it while libtorch still reads it.
+        using Scalar upper = qmax.ToScalar();
+        using Scalar lower = (-qmax).ToScalar();
         if (quantization.Mode == ActivationQuantMode.PerTokenDynamic)
         {
             using Tensor abs = x.abs();
-            using Tensor scale = abs.amax(new long[] { -1 }, keepdim: true).div_(qmax).clamp_min_(SmallestScale);
-            return x.div(scale).round_().clamp_(-qmax, qmax).mul_(scale);
+            using Scalar smallest = SmallestScale.ToScalar();
+            using Tensor scale = abs.amax(new long[] { -1 }, keepdim: true).div_(upper).clamp_min_(smallest);
+            return x.div(scale).round_().clamp_(lower, upper).mul_(scale);
         }
         double step = quantization.Scales!.Scale(layer, site, quantization.Bits);
         if (step == 0) return zeros_like(x); // the site was never non-zero in calibration: every code is 0
-        return x.div(step).round_().clamp_(-qmax, qmax).mul_(step);
+        using Scalar stepScalar = step.ToScalar();
+        return x.div(stepScalar).round_().clamp_(lower, upper).mul_(stepScalar);
     }
 }

@@ -57,7 +57,7 @@ internal static class AttentionBlock
         if (!ReferenceEquals(oInput, merged)) oInput.Dispose();
         merged.Dispose();
         probes.Emit(ProbeSite.AttnO, o);
-        Tensor y1 = x + o;
+        Tensor y1 = ExplicitScalars.Add(x, o);
         o.Dispose();
         return y1;
     }

@@ -43,7 +43,7 @@ internal static class FeedForwardBlock
         if (!ReferenceEquals(downInput, y6)) downInput.Dispose();
         y6.Dispose();
         probes.Emit(ProbeSite.Y7, y7);
-        Tensor y8 = y1 + y7;
+        Tensor y8 = ExplicitScalars.Add(y1, y7);
         y7.Dispose();
         probes.Emit(ProbeSite.Y8, y8);
         return y8;

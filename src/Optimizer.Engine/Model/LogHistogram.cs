@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Optimizer.Engine.Model;
@@ -131,7 +132,11 @@ public sealed class LogHistogram
         const int fineBins = (high - low) * BinsPerOctave;
         double top = high - 0.5 / BinsPerOctave;
         using var scope = NewDisposeScope();
-        Tensor log2 = abs.clamp_min(Math.Pow(2, low)).log2_().nan_to_num_(nan: top).clamp_(low, top);
+        // Explicitly disposed Scalars: an implicit conversion leaves the native scalar to the finalizer thread.
+        using Scalar floor = Math.Pow(2, low).ToScalar();
+        using Scalar lowScalar = low.ToScalar();
+        using Scalar topScalar = top.ToScalar();
+        Tensor log2 = abs.clamp_min(floor).log2_().nan_to_num_(nan: top).clamp_(lowScalar, topScalar);
         Tensor fine = log2.histc(fineBins, low, high);
         using Tensor cpu = fine.to(ScalarType.Float64, CPU, copy: true);
         double[] counts = cpu.data<double>().ToArray();

@@ -8,8 +8,9 @@ internal static class RmsNorm
     /// <summary>The normalized input before γ (<c>x̂</c>) over the last dimension.</summary>
     public static Tensor Normalize(Tensor x, double eps)
     {
-        using Tensor meanSquare = x.square().mean(new long[] { -1 }, keepdim: true);
-        using Tensor inverse = (meanSquare + eps).rsqrt_();
+        using Tensor square = ExplicitScalars.Square(x);
+        using Tensor meanSquare = square.mean(new long[] { -1 }, keepdim: true);
+        using Tensor inverse = ExplicitScalars.Add(meanSquare, eps).rsqrt_();
         return x * inverse;
     }
 

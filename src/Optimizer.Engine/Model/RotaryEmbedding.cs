@@ -45,7 +45,7 @@ internal sealed class RotaryEmbedding : IDisposable
         using Tensor rotated = cat(new[] { negSecond, first }, -1);
         using Tensor a = x * _cos;
         using Tensor b = rotated * _sin;
-        return a + b;
+        return ExplicitScalars.Add(a, b);
     }
 
     /// <summary>Frees the tables.</summary>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Optimizer.Engine.Model;
@@ -153,8 +154,9 @@ public sealed class SiteStatistics
         Tensor candidateRows = abs.amax(new long[] { 1 }).topk((int)Math.Min(TopK, n)).indexes;
         Tensor candidates = abs.index_select(0, candidateRows);
         var (_, flatIndex) = candidates.view(-1).topk((int)Math.Min(TopK, candidates.numel()));
-        Tensor rowIndex = candidateRows.index_select(0, flatIndex.div(Channels, rounding_mode: RoundingMode.floor));
-        Tensor channelIndex = flatIndex.remainder(Channels);
+        using Scalar channels = Channels.ToScalar(); // explicit and disposed: never left to the finalizer thread
+        Tensor rowIndex = candidateRows.index_select(0, flatIndex.div(channels, rounding_mode: RoundingMode.floor));
+        Tensor channelIndex = flatIndex.remainder(channels);
         long[] topRows = rowIndex.data<long>().ToArray();
         long[] topChannels = channelIndex.data<long>().ToArray();
         float[] signed = rows.index_select(0, rowIndex).gather(1, channelIndex.unsqueeze(1)).squeeze(1).contiguous().data<float>().ToArray();

@@ -1,4 +1,5 @@
 using Optimizer.Engine.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Optimizer.Engine.Diagnostics.ChannelOutliers;
@@ -115,11 +116,19 @@ public sealed class ChannelHistogram
         long n = rows.shape[0];
         using var scope = NewDisposeScope();
         // Bin index = 1 + ⌊(log2|x| − MinExponent)·BinsPerOctave⌋, clamped into [0, BinCount − 1]; NaN goes to the top.
-        Tensor log2 = rows.abs().clamp_min(Math.Pow(2, MinExponent - 1)).log2_();
-        Tensor bin = log2.sub_(MinExponent).mul_(BinsPerOctave).floor_().add_(1)
-            .nan_to_num_(nan: BinCount - 1).clamp_(0, BinCount - 1).to(ScalarType.Int64);
-        Tensor offsets = arange(Channels, ScalarType.Int64, rows.device).mul_(BinCount).unsqueeze(0);
-        Tensor flat = bin.add_(offsets).view(-1);
+        // Every number handed to torch is an explicitly disposed Scalar: an implicit conversion leaves the native scalar
+        // to the finalizer thread, which may free it while libtorch still reads it.
+        using Scalar floor = Math.Pow(2, MinExponent - 1).ToScalar();
+        using Scalar minExponent = MinExponent.ToScalar();
+        using Scalar binsPerOctave = BinsPerOctave.ToScalar();
+        using Scalar zero = 0.ToScalar();
+        using Scalar lastBin = (BinCount - 1).ToScalar();
+        using Scalar binCount = BinCount.ToScalar();
+        Tensor log2 = rows.abs().clamp_min(floor).log2_();
+        Tensor bin = ExplicitScalars.AddInPlace(log2.sub_(minExponent).mul_(binsPerOctave).floor_(), 1)
+            .nan_to_num_(nan: BinCount - 1).clamp_(zero, lastBin).to(ScalarType.Int64);
+        Tensor offsets = ExplicitScalars.Range(Channels, ScalarType.Int64, rows.device).mul_(binCount).unsqueeze(0);
+        Tensor flat = ExplicitScalars.AddInPlace(bin, offsets).view(-1);
         Tensor counts = flat.bincount(null, (long)Channels * BinCount).to(ScalarType.Int64, CPU, copy: true);
         long[] added = counts.data<long>().ToArray();
         for (int i = 0; i < added.Length; i++) _counts[i] = checked(_counts[i] + (int)added[i]);
