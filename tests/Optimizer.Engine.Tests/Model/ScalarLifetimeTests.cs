@@ -76,6 +76,27 @@ public class ScalarLifetimeTests
         Assert.True(Interlocked.Read(ref collections) > rounds, $"{collections} collections in {rounds} rounds: the pressure thread barely ran");
     }
 
+    [Fact]
+    public void EngineNeverLeavesAScalarToTheFinalizer()
+    {
+        IReadOnlySet<string> creators = ImplicitScalarScanner.Creators(typeof(TorchSharp.Scalar).Assembly.Location);
+        // The scan sees TorchSharp's own shorthands: square() is pow(2), Tensor + Tensor passes an alpha of 1.
+        Assert.Contains("Tensor::square()", creators);
+        Assert.Contains("Tensor::add(Tensor)", creators);
+        Assert.Contains("Tensor::op_Addition(Tensor, Tensor)", creators);
+        Assert.DoesNotContain("Tensor::add(Tensor, Scalar)", creators);
+
+        IReadOnlyList<string> offenders = ImplicitScalarScanner.Offenders(typeof(LlamaModel).Assembly.Location, creators);
+        Assert.True(offenders.Count == 0, "Implicit Scalars (use an explicitly disposed Scalar or ExplicitScalars):\n" + string.Join("\n", offenders));
+        // The scan finds such calls where they exist.
+        IReadOnlyList<string> known = ImplicitScalarScanner.Offenders(typeof(ScalarLifetimeTests).Assembly.Location, creators);
+        Assert.Contains($"{nameof(ScalarLifetimeTests)}::{nameof(KnownImplicitScalars)} -> Tensor::square()", known);
+        Assert.Contains($"{nameof(ScalarLifetimeTests)}::{nameof(KnownImplicitScalars)} -> Scalar::op_Implicit(Double)", known);
+    }
+
+    /// <summary>The scanner's known positive (never run): a shorthand that creates a Scalar, and an implicit conversion.</summary>
+    private static Tensor KnownImplicitScalars(Tensor x) => x.square().mul(2.0);
+
     private sealed record Fingerprint(float[] Logits, string Statistics, string Channels, long[] Histogram);
 
     /// <summary>One probed forward: its logits and a complete textual record of what the probes computed.</summary>
