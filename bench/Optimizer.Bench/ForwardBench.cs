@@ -6,6 +6,7 @@ using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Model;
 using Optimizer.Engine.Quantization;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.Bench;
 
@@ -64,7 +65,7 @@ public static class ForwardBench
 
         public LlamaEvaluator(string path, int length, int threads)
         {
-            LlamaCppNative.EnsureLoaded();
+            LlamaRuntime.EnsureLoaded();
             var parameters = new ModelParams(path)
             {
                 ContextSize = (uint)length,
@@ -90,7 +91,7 @@ public static class ForwardBench
                 var batch = new LLamaBatch();
                 for (int i = 0; i < sequence.Length; i++) batch.Add(sequence[i], i, LLamaSeqId.Zero, true);
                 var result = _context.NativeHandle.Decode(batch);
-                if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}\n{LlamaCppNative.RecentLog()}");
+                if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}\n{LlamaRuntime.RecentLog()}");
             }
         }
 

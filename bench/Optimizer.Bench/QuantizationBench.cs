@@ -3,6 +3,7 @@ using LLama.Native;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Quantization;
+using Optimizer.LlamaCpp;
 
 namespace Optimizer.Bench;
 
@@ -26,7 +27,7 @@ public static class QuantizationBench
         }
         long inputBytes = new FileInfo(input).Length;
         string output = Path.Combine(work, "gguf", "out.gguf");
-        LlamaCppNative.EnsureLoaded();
+        LlamaRuntime.EnsureLoaded();
 
         var rows = new List<string[]>();
         var copy = new Sample();
@@ -62,7 +63,7 @@ public static class QuantizationBench
         parameters.nthread = threads;
         parameters.ftype = (LLamaFtype)(int)QuantizationRecipe.Parse(type).FileType;
         uint status = NativeApi.llama_model_quantize(input, output, ref parameters);
-        if (status != 0) throw new InvalidOperationException($"llama_model_quantize returned {status}: {LlamaCppNative.RecentLog()}");
+        if (status != 0) throw new InvalidOperationException($"llama_model_quantize returned {status}: {LlamaRuntime.RecentLog()}");
     }
 
     private static double Throughput(long bytes, Action action)
