@@ -14,6 +14,9 @@ public sealed class GgufTensorSource : ITensorSource
     private readonly GgufFile _file;
     private readonly Dictionary<string, Entry> _byName;
 
+    /// <summary>Blocks per chunk when a tensor is read into memory (Q8_0: 34 bytes each, so about 2 MiB).</summary>
+    private const int ChunkBlocks = 1 << 16;
+
     private sealed record Entry(TensorInfo Info, GgufTensorInfo Stored, int PermutedHeads);
 
     internal GgufTensorSource(GgufFile file, ModelConfig config)
@@ -84,17 +87,23 @@ public sealed class GgufTensorSource : ITensorSource
     {
         if (entry.Info.Length > Array.MaxLength)
             throw new OptimizerException(ErrorCodes.TensorTooLarge, $"Tensor '{entry.Info.Name}' has {entry.Info.Length} bytes, more than one array can hold.", _file.Path);
-        ReadOnlySpan<byte> stored = _file.GetSpan(entry.Stored);
-        byte[] bytes;
+        // Read through ReadBytes (not one span over the map) so that each chunk's pages leave the resident set once
+        // consumed; Q8_0 chunks are whole blocks, dequantized straight into the F32 result.
+        var bytes = new byte[entry.Info.Length];
         if (entry.Stored.Type == GgmlType.Q8_0)
         {
-            var values = new float[entry.Stored.ElementCount];
-            GgmlQuantizer.Dequantize(GgmlType.Q8_0, stored, values);
-            bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+            int blockBytes = GgmlTypes.BlockBytes(GgmlType.Q8_0);
+            int blockSize = GgmlTypes.BlockSize(GgmlType.Q8_0);
+            _file.ReadBytes(entry.Stored, (chunk, position) =>
+            {
+                long first = position / blockBytes * blockSize;
+                int count = chunk.Length / blockBytes * blockSize;
+                GgmlQuantizer.Dequantize(GgmlType.Q8_0, chunk, MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).Slice(checked((int)first), count));
+            }, ChunkBlocks * blockBytes);
         }
         else
         {
-            bytes = stored.ToArray();
+            _file.ReadBytes(entry.Stored, (chunk, position) => chunk.CopyTo(bytes.AsSpan(checked((int)position))), ChunkBlocks * 32);
         }
         if (entry.PermutedHeads == 0) return bytes;
         long cols = entry.Info.Shape.Length == 2 ? entry.Info.Shape[1] : 1;

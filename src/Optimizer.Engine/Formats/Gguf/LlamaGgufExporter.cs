@@ -62,24 +62,23 @@ public static class LlamaGgufExporter
                 float[] values = TensorData.ReadFloat32(weights, item.Source);
                 int heads = LlamaGgufNames.PermutedHeads(item.Role, config);
                 if (heads > 0) values = QkRowPermutation.Apply<float>(values, heads, item.Shape.Length == 2 ? item.Shape[1] : 1, inverse: false);
-                var (bytes, rmse) = Encode(item.Type, values, item.Shape);
+                long cols = item.Shape[^1];
+                long rows = cols == 0 ? 0 : values.Length / cols;
+                if (item.Type == GgmlType.F32)
+                {
+                    stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+                    exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, (long)values.Length * sizeof(float), 0);
+                    return;
+                }
+                byte[] bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols);
+                // The round-trip error is measured on another thread while the bytes are hashed and written.
+                var error = Task.Run(() => EncodedTensorError.RelativeRmse(item.Type, values, bytes, rows, cols));
                 stream.Write(bytes);
-                exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, bytes.Length, rmse);
+                exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, bytes.Length, error.GetAwaiter().GetResult());
             });
         }
         var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, plan.Count, info.Name, info.Type)), ct);
         return new GgufExportResult(result.Path, result.Bytes, result.Sha256, recipe.FileType, exported);
-    }
-
-    private static (byte[] Bytes, double RelativeRmse) Encode(GgmlType type, float[] values, long[] shape)
-    {
-        long cols = shape[^1];
-        long rows = values.Length / cols;
-        byte[] bytes = type == GgmlType.F32 ? MemoryMarshal.AsBytes(values.AsSpan()).ToArray() : GgmlQuantizer.QuantizeMatrix(type, values, rows, cols);
-        if (type == GgmlType.F32) return (bytes, 0);
-        var restored = new float[values.Length];
-        GgmlQuantizer.DequantizeMatrix(type, bytes, rows, cols, restored);
-        return (bytes, QuantizationError.RelativeRmse(values, restored));
     }
 
     private static void AddHyperParameters(GgufWriter writer, string arch, ModelConfig config)
