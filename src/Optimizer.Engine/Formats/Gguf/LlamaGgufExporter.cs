@@ -7,7 +7,8 @@ namespace Optimizer.Engine.Formats.Gguf;
 /// Writes a Llama-family model as a GGUF file that llama.cpp loads: llama.cpp tensor names, the q/k row permutation
 /// of the <c>llama</c> architecture (qwen2 is written as <c>qwen2</c> without it, mistral as <c>llama</c>), every
 /// hyper-parameter llama.cpp reads, <c>general.*</c> keys, tokenizer metadata from the model's tokenizer, and each
-/// tensor encoded in the type its recipe chooses. One tensor is in memory at a time; the file appears only when
+/// tensor encoded in the type its recipe chooses. At most two tensors are in memory at a time (one being encoded
+/// and written while the previous one's quantization error is measured); the file appears only when
 /// complete (a failed or cancelled export leaves none).
 /// </summary>
 public static class LlamaGgufExporter
@@ -51,6 +52,7 @@ public static class LlamaGgufExporter
         foreach (var (key, value) in GgufTokenizerMetadata.FromModel(model)) writer.Add(key, value);
 
         var exported = new GgufExportedTensor[plan.Count];
+        PendingError? pending = null;
         for (int index = 0; index < plan.Count; index++)
         {
             var item = plan[index];
@@ -71,14 +73,23 @@ public static class LlamaGgufExporter
                     return;
                 }
                 byte[] bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols);
-                // The round-trip error is measured on another thread while the bytes are hashed and written.
+                // The round-trip error is measured on another thread while this tensor is written and the next one is
+                // read and encoded; at most one measurement is pending, so at most two tensors are held at a time.
+                pending?.Complete();
                 var error = Task.Run(() => EncodedTensorError.RelativeRmse(item.Type, values, bytes, rows, cols));
+                pending = new PendingError(error, rmse => exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, bytes.Length, rmse));
                 stream.Write(bytes);
-                exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, bytes.Length, error.GetAwaiter().GetResult());
             });
         }
         var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, plan.Count, info.Name, info.Type)), ct);
+        pending?.Complete();
         return new GgufExportResult(result.Path, result.Bytes, result.Sha256, recipe.FileType, exported);
+    }
+
+    /// <summary>A relative RMSE being computed and where its result goes.</summary>
+    private sealed record PendingError(Task<double> Error, Action<double> Record)
+    {
+        public void Complete() => Record(Error.GetAwaiter().GetResult());
     }
 
     private static void AddHyperParameters(GgufWriter writer, string arch, ModelConfig config)
