@@ -31,14 +31,7 @@ public static class OutlierAnalysis
     /// <summary>Runs the analysis of <paramref name="folder"/> and builds its manifest.</summary>
     public static OutlierAnalysisResult Run(ModelFolder folder, CalibrationOptions calibration, AnalysisOptions options,
         ChannelOutlierOptions channelOptions, string toolVersion, IProgress<AnalysisProgress>? progress = null, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(folder);
-        ArgumentNullException.ThrowIfNull(channelOptions);
-        channelOptions.Validate();
-        var watch = Stopwatch.StartNew();
-        ActivationAnalysis analysis = AnalysisRunner.Run(folder, calibration, options, progress, ct);
-        return Complete(folder, analysis, options, channelOptions, toolVersion, progress, watch, ct);
-    }
+        => Analyse(folder, options, channelOptions, toolVersion, progress, () => AnalysisRunner.Run(folder, calibration, options, progress, ct), ct);
 
     /// <summary>
     /// Analyses <paramref name="folder"/> on an existing calibration set (e.g. the same tokens again, on transformed
@@ -46,12 +39,16 @@ public static class OutlierAnalysis
     /// </summary>
     public static OutlierAnalysisResult Run(ModelFolder folder, CalibrationSet calibration, AnalysisOptions options,
         ChannelOutlierOptions channelOptions, string toolVersion, IProgress<AnalysisProgress>? progress = null, CancellationToken ct = default)
+        => Analyse(folder, options, channelOptions, toolVersion, progress, () => AnalysisRunner.Run(folder, calibration, options, progress, ct), ct);
+
+    private static OutlierAnalysisResult Analyse(ModelFolder folder, AnalysisOptions options, ChannelOutlierOptions channelOptions,
+        string toolVersion, IProgress<AnalysisProgress>? progress, Func<ActivationAnalysis> analyse, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(channelOptions);
         channelOptions.Validate();
         var watch = Stopwatch.StartNew();
-        ActivationAnalysis analysis = AnalysisRunner.Run(folder, calibration, options, progress, ct);
+        ActivationAnalysis analysis = analyse();
         return Complete(folder, analysis, options, channelOptions, toolVersion, progress, watch, ct);
     }
 
