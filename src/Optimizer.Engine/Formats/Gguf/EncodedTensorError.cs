@@ -4,9 +4,9 @@ namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
 /// The relative RMSE of an encoded tensor against its F32 values, computed by dequantizing a bounded chunk of rows at a
-/// time into one small reused buffer instead of a restored copy of the whole tensor. The sums run over the elements in
-/// the same order and with the same double accumulators as <see cref="QuantizationError.RelativeRmse"/>, so the result
-/// is bit-identical to it.
+/// time into one small reused buffer instead of a restored copy of the whole tensor. The chunks go through
+/// <see cref="RelativeRmseSums"/> in element order, so the result is bit-identical to
+/// <see cref="QuantizationError.RelativeRmse"/> over the whole tensor.
 /// </summary>
 internal static class EncodedTensorError
 {
@@ -27,7 +27,7 @@ internal static class EncodedTensorError
             throw new ArgumentException($"{encoded.Length} encoded bytes are not {rows} rows of {rowBytes}.", nameof(encoded));
         long chunkRows = Math.Max(1, ChunkFloats / Math.Max(1, cols));
         var restored = new float[Math.Min(values.Length, checked((int)(chunkRows * cols)))];
-        double error = 0, norm = 0;
+        var sums = new RelativeRmseSums();
         for (long first = 0; first < rows; first += chunkRows)
         {
             long count = Math.Min(chunkRows, rows - first);
@@ -35,16 +35,8 @@ internal static class EncodedTensorError
             var original = values.Slice(checked((int)(first * cols)), length);
             var target = restored.AsSpan(0, length);
             GgmlQuantizer.DequantizeMatrix(type, encoded.Slice(checked((int)(first * rowBytes)), checked((int)(count * rowBytes))), count, cols, target);
-            for (int i = 0; i < original.Length; i++)
-            {
-                double o = original[i];
-                double d = o - target[i];
-                error += d * d;
-                norm += o * o;
-            }
+            sums.Add(original, target);
         }
-        if (norm == 0)
-            return error == 0 ? 0 : double.PositiveInfinity;
-        return Math.Sqrt(error / norm);
+        return sums.Result;
     }
 }

@@ -66,7 +66,7 @@ internal sealed class HfTensorEntries
         if (_floatType == DType.F16) TensorData.HalfToFloat(bytes, restored);
         else TensorData.BFloat16ToFloat(bytes, restored);
         CheckRange(tensor.Name, values, restored);
-        _onWritten(new HfExportTensor(tensor.Name, DTypes.SafetensorsName(_floatType), tensor.Bytes, RelativeRmse(values, restored)));
+        _onWritten(new HfExportTensor(tensor.Name, DTypes.SafetensorsName(_floatType), tensor.Bytes, QuantizationError.RelativeRmse(values, restored)));
     }
 
     private void WriteCodes(PlannedTensor tensor, IntRoundTrip scheme, Stream stream)
@@ -79,7 +79,7 @@ internal sealed class HfTensorEntries
         stream.Write(codes);
         var restored = new float[values.Length];
         scheme.Dequantize(codes, scales, rows, cols, restored);
-        _onWritten(new HfExportTensor(tensor.Name, scheme.Name, tensor.Bytes, RelativeRmse(values, restored)));
+        _onWritten(new HfExportTensor(tensor.Name, scheme.Name, tensor.Bytes, QuantizationError.RelativeRmse(values, restored)));
     }
 
     private void WriteScales(PlannedTensor tensor, IntRoundTrip scheme, Stream stream)
@@ -107,19 +107,5 @@ internal sealed class HfTensorEntries
                 throw new OptimizerException(ErrorCodes.FloatExportOverflow,
                     $"Tensor '{name}' holds {values[i]} (element {i}), beyond the range of {DTypes.SafetensorsName(_floatType)}; export as BF16 or F32.");
         }
-    }
-
-    /// <summary>sqrt(Σ(x − x̂)² / Σx²) in float64; 0 when both are zero, +∞ for a nonzero error of an all-zero tensor.</summary>
-    internal static double RelativeRmse(ReadOnlySpan<float> original, ReadOnlySpan<float> restored)
-    {
-        double error = 0, energy = 0;
-        for (int i = 0; i < original.Length; i++)
-        {
-            double x = original[i], d = x - restored[i];
-            error += d * d;
-            energy += x * x;
-        }
-        if (error == 0) return 0;
-        return energy == 0 ? double.PositiveInfinity : Math.Sqrt(error / energy);
     }
 }
