@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Optimizer.Engine.Quantization;
 
 namespace Optimizer.Engine.Formats;
 
@@ -49,25 +50,19 @@ public static class TensorData
     }
 
     /// <summary>An IEEE half (bits) as a float; exact.</summary>
-    public static float HalfToFloat(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+    public static float HalfToFloat(ushort bits) => HalfPrecision.FromFp16(bits);
 
     /// <summary>A float as IEEE half bits, rounded to nearest even; overflow becomes infinity, NaN stays NaN.</summary>
     public static ushort FloatToHalf(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 
     /// <summary>A bfloat16 (bits) as a float; exact (a shift into the top half of the float).</summary>
-    public static float BFloat16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+    public static float BFloat16ToFloat(ushort bits) => HalfPrecision.FromBf16(bits);
 
     /// <summary>
     /// A float as bfloat16 bits, rounded to nearest even; values that round past the largest bfloat16 become
     /// infinity; NaN stays a (quiet) NaN with its sign.
     /// </summary>
-    public static ushort FloatToBFloat16(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        if ((bits & 0x7FFF_FFFFu) > 0x7F80_0000u) return (ushort)((bits >> 16) | 0x0040u);
-        uint roundingBias = 0x7FFFu + ((bits >> 16) & 1u);
-        return (ushort)((bits + roundingBias) >> 16);
-    }
+    public static ushort FloatToBFloat16(float value) => HalfPrecision.ToBf16(value);
 
     /// <summary>Little-endian F16 bytes to floats (<paramref name="target"/> holds bytes/2 values).</summary>
     public static void HalfToFloat(ReadOnlySpan<byte> source, Span<float> target)
