@@ -62,7 +62,8 @@ public static class AnalysisRunner
         return new ActivationAnalysis(model, set, options, statistics, census, report, warnings, llama.DeviceName);
     }
 
-    private static void RunBatches(LlamaModel llama, CalibrationSet set, ActivationStatistics statistics, int batchSize, string stage,
+    /// <summary>Runs every calibration sequence through <paramref name="llama"/> in batches, observed by <paramref name="probe"/>.</summary>
+    internal static void RunBatches(LlamaModel llama, CalibrationSet set, IActivationProbe probe, int batchSize, string stage,
         IProgress<AnalysisProgress>? progress, Stopwatch watch, CancellationToken ct)
     {
         int total = set.Sequences.Count;
@@ -72,7 +73,7 @@ public static class AnalysisRunner
             int count = Math.Min(batchSize, total - start);
             var batch = new int[count][];
             for (int i = 0; i < count; i++) batch[i] = set.Sequences[start + i];
-            using (llama.Forward(batch, statistics, (long)start * set.SequenceLength, ct)) { }
+            using (llama.Forward(batch, probe, (long)start * set.SequenceLength, ct)) { }
             progress?.Report(new AnalysisProgress(stage, start + count, total, watch.Elapsed));
         }
     }

@@ -57,19 +57,7 @@ public static class OutlierAnalysis
     {
         ChannelMagnitudes magnitudes = ChannelMagnitudes.For(channelOptions);
         using (var llama = LlamaModel.Create(folder.Config, folder.Weights, options.Model))
-        {
-            CalibrationSet set = analysis.Calibration;
-            int total = set.Sequences.Count;
-            for (int start = 0; start < total; start += options.BatchSize)
-            {
-                ct.ThrowIfCancellationRequested();
-                int count = Math.Min(options.BatchSize, total - start);
-                var batch = new int[count][];
-                for (int i = 0; i < count; i++) batch[i] = set.Sequences[start + i];
-                using (llama.Forward(batch, magnitudes, (long)start * set.SequenceLength, ct)) { }
-                progress?.Report(new AnalysisProgress(ChannelStage, start + count, total, watch.Elapsed));
-            }
-        }
+            AnalysisRunner.RunBatches(llama, analysis.Calibration, magnitudes, options.BatchSize, ChannelStage, progress, watch, ct);
         ChannelOutlierReport channels = ChannelOutlierAnalyzer.Analyze(folder.Config, folder.Weights, analysis.Statistics, magnitudes, channelOptions, ct);
         OutlierManifest manifest = ManifestBuilder.Build(analysis, channelOptions, ManifestBuilder.Channels(channels), toolVersion, ct);
         return new OutlierAnalysisResult(manifest, analysis.Warnings, analysis.Device, watch.Elapsed, analysis, channels);
