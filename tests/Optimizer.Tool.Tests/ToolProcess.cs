@@ -25,9 +25,12 @@ public static class ToolProcess
     /// <summary>Runs the tool to completion (fails the test on timeout).</summary>
     public static ToolResult Run(params string[] args) => Run(args, DefaultTimeout);
 
-    public static ToolResult Run(string[] args, TimeSpan timeout)
+    public static ToolResult Run(string[] args, TimeSpan timeout) => Run(args, timeout, environment: null);
+
+    /// <summary>Runs the tool with extra environment variables (a null value removes the variable).</summary>
+    public static ToolResult Run(string[] args, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment)
     {
-        using var process = Start(args, out var stdout, out var stderr);
+        using var process = Start(args, out var stdout, out var stderr, environment);
         var clock = Stopwatch.StartNew();
         if (!process.WaitForExit(timeout))
         {
@@ -42,7 +45,8 @@ public static class ToolProcess
     private const string EnvPath = "/usr/bin/env";
 
     /// <summary>Starts the tool; stdout and stderr are collected into the builders as they arrive.</summary>
-    public static Process Start(string[] args, out StringBuilder stdout, out StringBuilder stderr)
+    public static Process Start(string[] args, out StringBuilder stdout, out StringBuilder stderr,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         // A test run started in the background by a non-interactive shell (as CI may start it) inherits SIGINT and SIGQUIT
         // as ignored, and the .NET runtime rightly keeps an inherited SIG_IGN: Ctrl+C tests would then measure the shell,
@@ -66,6 +70,11 @@ public static class ToolProcess
         foreach (string a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
+        }
         var output = new StringBuilder();
         var error = new StringBuilder();
         var process = new Process { StartInfo = info };

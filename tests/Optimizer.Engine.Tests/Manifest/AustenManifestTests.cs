@@ -1,9 +1,7 @@
 using System.Text;
-using Newtonsoft.Json.Linq;
 using Optimizer.Engine.Calibration;
 using Optimizer.Engine.Diagnostics;
 using Optimizer.Engine.Manifest;
-using Snapshooter.Xunit;
 
 namespace Optimizer.Engine.Tests.Manifest;
 
@@ -43,6 +41,6 @@ public sealed class AustenManifestTests : IDisposable
         Assert.Equal("austen-byte-llama", manifest.Model.Name);
         Assert.Equal(MaOptions.ScaleFree, manifest.Options.Ma.Mode);
         Assert.Equal(4 * 128, manifest.Calibration.Tokens);
-        Snapshot.Match(JToken.Parse(json));
+        ManifestSnapshot.Match(json);
     }
 }

@@ -1,9 +1,6 @@
-using Newtonsoft.Json.Linq;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Tests.Fixtures;
 using Optimizer.Fixtures;
-using Snapshooter;
-using Snapshooter.Xunit;
 
 namespace Optimizer.Engine.Tests.Manifest;
 
@@ -34,7 +31,7 @@ public sealed class PresetManifestTests
         Assert.Equal(preset, manifest.Model.Name);
         Assert.DoesNotContain(Path.GetTempPath().TrimEnd('/'), text);
         AssertPlanted(manifest.Findings, truth);
-        Snapshot.Match(JToken.Parse(text), SnapshotNameExtension.Create(preset));
+        ManifestSnapshot.Match(text, preset);
     }
 
     [Fact]

@@ -1,11 +1,9 @@
-using Newtonsoft.Json.Linq;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Pipeline;
 using Optimizer.Engine.Transforms;
 using Optimizer.Engine.Tests.Manifest;
-using Snapshooter.Xunit;
 
 namespace Optimizer.Engine.Tests.Pipeline;
 
@@ -45,7 +43,7 @@ public sealed class OptimizePipelineTests
         var outputs = Assert.IsAssignableFrom<IReadOnlyList<ManifestOutput>>(result.Manifest!.Outputs);
         Assert.Equal(OptimizeFixture.Preset + ".gguf", Assert.Single(outputs).Path);
         Assert.All(result.Manifest.Quantization!.Tensors, t => Assert.True(t.RelativeRmse < 0.05, $"{t.Name}: {t.RelativeRmse}"));
-        Snapshot.Match(JToken.Parse(text));
+        ManifestSnapshot.Match(text);
     }
 
     [Fact]
