@@ -15,6 +15,8 @@ public static class ErrorCodes
     public const string PickleRefused = "OOPT1006";
     public const string NoWeights = "OOPT1007";
     public const string FileUnreadable = "OOPT1008";
+    /// <summary>An input path is a FIFO, device, socket or folder where a regular file is read.</summary>
+    public const string InputNotRegularFile = "OOPT1009";
 
     // safetensors
     public const string SafetensorsTruncated = "OOPT1010";
@@ -37,6 +39,10 @@ public static class ErrorCodes
     // Writing
     public const string OutputNotWritable = "OOPT1030";
     public const string WriteFailed = "OOPT1031";
+    /// <summary>An output path names a file (or a folder holding a file) that the same run reads.</summary>
+    public const string OutputIsInput = "OOPT1032";
+    /// <summary>Another run is writing into the same output folder (its lock file is held).</summary>
+    public const string OutputLocked = "OOPT1033";
 
     // Runtime
     public const string TorchUnavailable = "OOPT1040";
@@ -45,6 +51,14 @@ public static class ErrorCodes
     public const string DeviceInvalid = "OOPT1043";
     public const string Cancelled = "OOPT1099";
     public const string InternalError = "OOPT1999";
+
+    // Model content (OOPT1050-1059)
+    /// <summary>A weight tensor holds NaN or an infinity (file, tensor and first index named).</summary>
+    public const string WeightsNonFinite = "OOPT1050";
+    /// <summary>config.json disagrees with the stored tensors (layers beyond num_hidden_layers, …).</summary>
+    public const string ConfigWeightsMismatch = "OOPT1051";
+    /// <summary>Finite weights produced non-finite logits or log-likelihoods (activations overflow float32).</summary>
+    public const string NonFiniteOutput = "OOPT1052";
 
     // Calibration and analysis (OOPT1060-1079)
     public const string CalibrationOptionInvalid = "OOPT1060";

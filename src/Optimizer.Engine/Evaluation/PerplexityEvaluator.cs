@@ -50,6 +50,9 @@ public sealed class PerplexityEvaluator
             progress?.Report(new EvalProgress(start + count, total, scored, watch.Elapsed));
         }
         watch.Stop();
+        if (!double.IsFinite(nllSum))
+            throw new OptimizerException(ErrorCodes.NonFiniteOutput,
+                "The model's log-likelihood is not finite: its activations overflow float32 (the weights themselves are finite). No perplexity can be reported.");
         double seconds = watch.Elapsed.TotalSeconds;
         return new PerplexityResult
         {

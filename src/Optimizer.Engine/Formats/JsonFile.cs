@@ -24,11 +24,21 @@ internal static class JsonFile
         }
     }
 
-    /// <summary>Reads a whole file, mapping I/O failures to <see cref="ErrorCodes.FileUnreadable"/>.</summary>
+    /// <summary>The largest JSON or tokenizer file read whole (512 MiB; real tokenizer files are tens of MB).</summary>
+    public const long MaxBytes = 512L << 20;
+
+    /// <summary>
+    /// Reads a whole regular file of at most <see cref="MaxBytes"/>, mapping I/O failures to
+    /// <see cref="ErrorCodes.FileUnreadable"/> (a FIFO, device or folder is <see cref="ErrorCodes.InputNotRegularFile"/>).
+    /// </summary>
     public static byte[] ReadAllBytes(string path)
     {
+        FileKind.RequireRegular(path, "file", ErrorCodes.FileUnreadable);
         try
         {
+            long length = new FileInfo(path).Length;
+            if (length > MaxBytes)
+                throw new OptimizerException(ErrorCodes.FileUnreadable, $"The file is {length} bytes; at most {MaxBytes} are read.", path);
             return File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

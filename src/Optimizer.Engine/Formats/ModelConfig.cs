@@ -62,7 +62,11 @@ public sealed class ModelConfig
     /// <summary>Reads and validates <c>config.json</c>; throws <see cref="OptimizerException"/> naming the file and key.</summary>
     public static ModelConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new OptimizerException(ErrorCodes.ConfigMissing, "config.json is missing from the model folder.", path);
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new OptimizerException(ErrorCodes.ConfigMissing, "config.json is missing from the model folder.", path);
+        FileKind.RequireRegular(path, "config.json", ErrorCodes.ConfigMissing);
+        if (new FileInfo(path).Length > JsonFile.MaxBytes)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"config.json is larger than {JsonFile.MaxBytes} bytes.", path);
         ModelConfig? config;
         try
         {
@@ -95,6 +99,7 @@ public sealed class ModelConfig
         Positive(NumAttentionHeads, "num_attention_heads", path);
         Positive(KeyValueHeads, "num_key_value_heads", path);
         Positive(HeadDim, "head_dim", path);
+        Positive(MaxPositionEmbeddings, "max_position_embeddings", path);
         if (HeadDimOverride is null && HiddenSize % NumAttentionHeads != 0)
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"hidden_size\" ({HiddenSize}) is not a multiple of \"num_attention_heads\" ({NumAttentionHeads}).", path);
         if (NumAttentionHeads % KeyValueHeads != 0)

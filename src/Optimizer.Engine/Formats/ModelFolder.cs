@@ -81,6 +81,10 @@ public sealed class ModelFolder : IDisposable
         string folder = Directory.Exists(full) ? full
             : File.Exists(full) ? System.IO.Path.GetDirectoryName(full)!
             : throw new OptimizerException(ErrorCodes.ModelNotFound, "The model folder does not exist.", path);
+        // A file inside a model folder stands for its folder; any other file is not a model.
+        if (File.Exists(full) && !File.Exists(System.IO.Path.Combine(folder, "config.json")))
+            throw new OptimizerException(ErrorCodes.ModelNotFound,
+                "This is a file, not a model: give a Hugging Face model folder (config.json, safetensors weights, tokenizer) or a .gguf file.", path);
         var config = ModelConfig.Load(System.IO.Path.Combine(folder, "config.json"));
         var weights = OpenWeights(folder);
         try
@@ -117,6 +121,14 @@ public sealed class ModelFolder : IDisposable
 
     private static void Validate(ModelConfig config, ITensorSource weights, string folder)
     {
+        // Stored layers the config does not count would be dropped silently from every output.
+        foreach (var tensor in weights.Tensors)
+        {
+            if (LayerIndex(tensor.Name) is int layer && layer >= config.NumHiddenLayers)
+                throw new OptimizerException(ErrorCodes.ConfigWeightsMismatch,
+                    $"The weights hold layer {layer} ('{tensor.Name}') but config.json says \"num_hidden_layers\": {config.NumHiddenLayers}; " +
+                    "correct the config or remove the extra layers.", System.IO.Path.Combine(folder, "config.json"));
+        }
         foreach (var (_, _, name, shape) in LlamaTensorNames.Expected(config))
         {
             var tensor = weights.Find(name)
@@ -129,6 +141,16 @@ public sealed class ModelFolder : IDisposable
                 throw new OptimizerException(ErrorCodes.UnsupportedDType,
                     $"Tensor '{name}' is {DTypes.SafetensorsName(tensor.DType)}; weights must be F32, F16 or BF16.", file);
         }
+    }
+
+    /// <summary>N of a <c>model.layers.N.</c> tensor name; null for other names.</summary>
+    private static int? LayerIndex(string name)
+    {
+        const string prefix = "model.layers.";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        int end = name.IndexOf('.', prefix.Length);
+        return end > prefix.Length && int.TryParse(name.AsSpan(prefix.Length, end - prefix.Length), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int layer) ? layer : null;
     }
 
     private static List<ModelFileEntry> ListFiles(string folder, ITensorSource weights)

@@ -47,10 +47,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource
     /// <summary>Opens and validates <paramref name="path"/>, recording <paramref name="relativeName"/> in each tensor.</summary>
     internal static SafetensorsFile Open(string path, string relativeName)
     {
-        if (Directory.Exists(path))
-            throw new OptimizerException(ErrorCodes.ModelNotFound, "Expected a safetensors file but found a folder.", path);
-        if (!File.Exists(path))
-            throw new OptimizerException(ErrorCodes.ModelNotFound, "The safetensors file does not exist.", path);
+        FileKind.RequireRegular(path, "safetensors file", ErrorCodes.ModelNotFound);
         FileStream stream;
         try
         {

@@ -21,6 +21,7 @@ public static class Utf8TextFile
     public static (string Text, long Bytes, string Sha256) Read(string path, string shownAs, string what)
     {
         byte[] bytes;
+        FileKind.RequireRegular(path, what, ErrorCodes.CalibrationPathMissing, shownAs);
         try
         {
             long length = new FileInfo(path).Length;

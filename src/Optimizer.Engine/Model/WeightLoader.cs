@@ -27,13 +27,53 @@ internal static class WeightLoader
         try
         {
             Fill(source, info, raw);
-            return TensorMoves.MoveTo(raw, ScalarType.Float32, device).DetachFromDisposeScope();
+            Tensor result = TensorMoves.MoveTo(raw, ScalarType.Float32, device).DetachFromDisposeScope();
+            try
+            {
+                RequireFinite(source, info, result);
+            }
+            catch
+            {
+                result.Dispose();
+                throw;
+            }
+            return result;
         }
         catch
         {
             raw.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Tensors of each source already checked for NaN and infinities (each is checked once).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITensorSource, HashSet<string>> Checked = new();
+
+    /// <summary>
+    /// Fails with <see cref="ErrorCodes.WeightsNonFinite"/> (file, tensor, first flat index and value) when the loaded
+    /// weight holds NaN or an infinity: such a model would only fail later with an unrelated message, or print NaN.
+    /// </summary>
+    private static void RequireFinite(ITensorSource source, TensorInfo info, Tensor weight)
+    {
+        HashSet<string> done = Checked.GetValue(source, _ => new HashSet<string>(StringComparer.Ordinal));
+        lock (done)
+        {
+            if (done.Contains(info.Name)) return;
+        }
+        using (var scope = NewDisposeScope())
+        {
+            Tensor flat = weight.reshape(-1);
+            Tensor bad = logical_not(isfinite(flat));
+            if (bad.any().item<bool>())
+            {
+                long index = bad.to(ScalarType.Int8).argmax().item<long>();
+                float value = flat[index].to(CPU).item<float>();
+                throw new OptimizerException(ErrorCodes.WeightsNonFinite,
+                    $"Tensor \"{info.Name}\" holds a non-finite value ({value.ToString(System.Globalization.CultureInfo.InvariantCulture)}) at flat index {index}; " +
+                    "the model cannot be evaluated or quantized. Re-export it from a healthy checkpoint.", info.File);
+            }
+        }
+        lock (done) done.Add(info.Name);
     }
 
     private static TensorInfo Find(ITensorSource source, ModelConfig config, TensorRole role, int layer)

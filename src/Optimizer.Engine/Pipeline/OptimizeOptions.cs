@@ -88,6 +88,15 @@ public sealed record OptimizeOptions
     /// <summary>Sequences per forward pass (default 4).</summary>
     public int BatchSize { get; init; } = 4;
 
+    /// <summary>
+    /// A file the caller writes after the run (the tool's <c>--result-file</c>): checked with the outputs before any
+    /// work (never an input, writable), and a stale one from an earlier run is deleted then.
+    /// </summary>
+    public string? ResultFile { get; init; }
+
+    /// <summary>Further files the run reads (the tool's options file), protected like the model and texts.</summary>
+    public IReadOnlyList<string> OtherInputs { get; init; } = Array.Empty<string>();
+
     /// <summary>The tool version recorded in the manifest.</summary>
     public string ToolVersion { get; init; } = "0.0.0";
 

@@ -34,10 +34,12 @@ public static class OptimizePipeline
         if (options.Format == OutputFormat.Gguf) QuantizationRecipe.Parse(options.EffectiveQuant);
         else HfExportOptions.Parse(options.EffectiveQuant, options.GroupSize);
         string name = options.EffectiveOutputName;
-        if (options.EvalText is { } evalPath && !File.Exists(evalPath))
-            throw new OptimizerException(ErrorCodes.CalibrationPathMissing, "The evaluation text file does not exist.", evalPath);
+        if (options.EvalText is { } evalPath)
+            FileKind.RequireRegular(evalPath, "evaluation text file", ErrorCodes.CalibrationPathMissing);
 
         using var folder = ModelFolder.Open(options.Model);
+        CheckOutputs(folder, options, name);
+        using var outputLock = OutputFolderLock.Acquire(options.Output, options.Output);
         ModelConfig config = folder.Config;
         int maxPositions = config.MaxPositionEmbeddings;
         int sequenceLength = options.SequenceLength;
@@ -99,6 +101,36 @@ public static class OptimizePipeline
         long writtenBytes = files.Where(f => f.Kind != ManifestOutput.Manifest).Sum(f => f.Bytes);
         variants = variants.Select(v => v.Name == VariantEvaluation.WrittenName ? v with { FileBytes = writtenBytes } : v).ToArray();
         return new OptimizeResult(name, manifest, files, variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed);
+    }
+
+    /// <summary>
+    /// Before any work: every output (weights, manifest, result file) is writable and none of them is, or replaces a
+    /// folder holding, a file this run reads; a stale result file of an earlier run is deleted.
+    /// </summary>
+    private static void CheckOutputs(ModelFolder folder, OptimizeOptions options, string name)
+    {
+        var inputs = new InputSet().AddModel(folder);
+        foreach (string path in options.Calibration) inputs.AddPath(path);
+        if (options.EvalText is { } eval) inputs.AddFile(eval);
+        foreach (string path in options.OtherInputs) inputs.AddFile(path);
+        OutputPaths.CheckFolder(options.Output, "output folder");
+        string output = Path.GetFullPath(options.Output);
+        if (options.Format == OutputFormat.Gguf)
+            OutputPaths.CheckFile(Path.Combine(output, name + ".gguf"), inputs, "weights file", folderMayBeCreated: true);
+        else
+            OutputPaths.CheckReplacedFolder(Path.Combine(output, name), inputs, "weights folder");
+        string manifest = Path.Combine(output, name + OutputStage.ManifestSuffix);
+        OutputPaths.CheckFile(manifest, inputs, "manifest", folderMayBeCreated: true);
+        if (options.ResultFile is { } result)
+        {
+            string real = OutputPaths.RealPath(result);
+            string weights = OutputPaths.RealPath(options.WeightsPath);
+            if (real == OutputPaths.RealPath(manifest) || real == weights || real.StartsWith(weights + "/", StringComparison.Ordinal))
+                throw new OptimizerException(ErrorCodes.OutputIsInput, "The result file would overwrite one of the run's own outputs; choose another path.", result);
+            OutputPaths.CheckFile(result, inputs, "result file");
+            // A stale result file from an earlier run must never be mistaken for this run's.
+            if (File.Exists(result)) File.Delete(result);
+        }
     }
 
     /// <summary>The weight round trip of exactly what is written (GGUF recipe, int8/int4, or float storage).</summary>

@@ -87,6 +87,14 @@ Examples:
             throw new UsageException(ErrorCodes.CliInvalidValue, "--output needs a file path.", CommandPath);
 
         using var folder = ModelFolder.Open(modelPath);
+        // Before any work: the manifest may not replace anything this run reads, and its folder must be writable.
+        string? target = output ?? (json ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Path))) + ManifestSuffix);
+        if (target is not null)
+        {
+            var inputs = new InputSet().AddModel(folder);
+            foreach (string path in paths) inputs.AddPath(path);
+            OutputPaths.CheckFile(target, inputs, "manifest");
+        }
         int maxPositions = folder.Config.MaxPositionEmbeddings;
         int length = sequenceLength ?? Math.Min(CalibrationOptions.DefaultSequenceLength, maxPositions);
         if (length > maxPositions)
@@ -134,7 +142,6 @@ Examples:
         context.ThrowIfCancelled();
         foreach (string warning in result.Warnings) context.Info($"warning: {warning}");
 
-        string? target = output ?? (json ? null : result.Manifest.Model.Name + ManifestSuffix);
         if (target is not null) ManifestWriter.Write(target, result.Manifest);
         if (json) context.Out.Write(ManifestWriter.ToText(result.Manifest));
         else AnalyzeSummaryText.Write(result.Manifest, context.Out, target);

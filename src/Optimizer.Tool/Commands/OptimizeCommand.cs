@@ -64,9 +64,12 @@ Examples:
         if (resultFile is not null && string.IsNullOrWhiteSpace(resultFile))
             throw new UsageException(ErrorCodes.CliInvalidValue, "--result-file needs a file path.", CommandPath);
         OptimizeRequest request = Request();
-        // A stale result file from an earlier run must never be mistaken for this run's.
-        if (resultFile is not null && File.Exists(resultFile)) File.Delete(resultFile);
-        OptimizeOptions options = OptimizeRequestBinder.Bind(request, ToolInfo.Version, CommandPath);
+        // The pipeline checks the result file with the outputs before any work, and deletes a stale one then.
+        OptimizeOptions options = OptimizeRequestBinder.Bind(request, ToolInfo.Version, CommandPath) with
+        {
+            ResultFile = resultFile,
+            OtherInputs = _optionsFile!.HasValue() ? new[] { _optionsFile.Value()! } : Array.Empty<string>(),
+        };
 
         context.Info($"optimize: {options.EffectiveOutputName}: {OutputFormats.Id(options.Format)} {options.EffectiveQuant}, mitigations {options.Mitigations}, "
             + (options.Calibration.Count > 0 ? $"calibration from {options.Calibration.Count} path(s)" : $"self-sampled calibration (seed {options.Seed})")

@@ -67,25 +67,17 @@ Examples:
 
     private static byte[] ReadManifest(string path)
     {
-        if (Directory.Exists(path))
-            throw new OptimizerException(ErrorCodes.FileUnreadable, "This is a folder; give the manifest's JSON file.", path);
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
             throw new OptimizerException(ErrorCodes.CliFileNotFound, "The manifest file does not exist.", path);
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new OptimizerException(ErrorCodes.FileUnreadable, $"The manifest cannot be read: {ex.Message}", path, inner: ex);
-        }
+        return ManifestReader.ReadBytes(path);
     }
 
     private static void CheckOutput(string manifestPath, string outputPath)
     {
         if (Directory.Exists(outputPath))
             throw new OptimizerException(ErrorCodes.ReportOutputInvalid, "The output path is a folder; name the HTML file to write.", outputPath);
-        if (string.Equals(Path.GetFullPath(outputPath), Path.GetFullPath(manifestPath), StringComparison.Ordinal))
+        if (OutputPaths.RealPath(outputPath) == OutputPaths.RealPath(manifestPath))
             throw new OptimizerException(ErrorCodes.ReportOutputInvalid, "The output would overwrite the manifest; choose another file with -o.", outputPath);
+        OutputPaths.CheckFile(outputPath, new InputSet().AddFile(manifestPath), "report");
     }
 }

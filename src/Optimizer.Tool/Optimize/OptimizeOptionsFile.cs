@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Optimizer.Engine;
+using Optimizer.Engine.Formats;
 
 namespace Optimizer.Tool.Optimize;
 
@@ -24,6 +25,7 @@ public static class OptimizeOptionsFile
         {
             if (Directory.Exists(path)) throw new OptimizerException(ErrorCodes.OptionsFileUnreadable, "The options file is a folder, not a file.", path);
             if (!File.Exists(path)) throw new OptimizerException(ErrorCodes.OptionsFileUnreadable, "The options file does not exist.", path);
+            FileKind.RequireRegular(path, "options file", ErrorCodes.OptionsFileUnreadable);
             if (new FileInfo(path).Length > MaxBytes)
                 throw new OptimizerException(ErrorCodes.OptionsFileUnreadable, $"The options file is larger than {MaxBytes} bytes.", path);
             bytes = File.ReadAllBytes(path);

@@ -56,8 +56,7 @@ public sealed unsafe class GgufFile : IDisposable
     public static GgufFile Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (Directory.Exists(path)) throw new OptimizerException(ErrorCodes.ModelNotFound, "Expected a GGUF file but found a folder.", path);
-        if (!File.Exists(path)) throw new OptimizerException(ErrorCodes.ModelNotFound, "The GGUF file does not exist.", path);
+        FileKind.RequireRegular(path, "GGUF file", ErrorCodes.ModelNotFound);
         FileStream stream;
         try
         {
