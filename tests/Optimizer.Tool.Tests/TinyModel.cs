@@ -23,9 +23,12 @@ public sealed class TinyModel : IDisposable
 
     public ModelConfig Config { get; }
 
-    /// <summary>Writes a model with the given sizes; the vocabulary is the 257-token byte-level one.</summary>
+    /// <summary>
+    /// Writes a model with the given sizes; the vocabulary is the 257-token byte-level one. <paramref name="editWeights"/>
+    /// may change a tensor's values (by name) before it is written.
+    /// </summary>
     public static TinyModel Create(int hidden = 32, int layers = 2, int heads = 4, int kvHeads = 2, int intermediate = 64,
-        bool tied = true, bool bos = true, int seed = 1234)
+        bool tied = true, bool bos = true, int seed = 1234, Action<string, float[]>? editWeights = null)
     {
         string root = Path.Combine(Path.GetTempPath(), "outlier-opt-tool-tests", Guid.NewGuid().ToString("N"));
         string folder = Path.Combine(root, "tiny-llama");
@@ -57,6 +60,7 @@ public sealed class TinyModel : IDisposable
             float scale = role == TensorRole.TokenEmbedding ? 0.5f : 1f / MathF.Sqrt(shape[^1]);
             for (long i = 0; i < count; i++)
                 data[i] = isNorm ? 1f + 0.05f * (float)(random.NextDouble() - 0.5) : scale * (float)(random.NextDouble() * 2 - 1);
+            editWeights?.Invoke(name, data);
             entries.Add(SafetensorsEntry.FromFloats(name, data, shape));
         }
         SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), entries);

@@ -21,7 +21,8 @@ public static class Utf8TextFile
     public static (string Text, long Bytes, string Sha256) Read(string path, string shownAs, string what)
     {
         byte[] bytes;
-        FileKind.RequireRegular(path, what, ErrorCodes.CalibrationPathMissing, shownAs);
+        // Named by its full path: a relative display name would not say which /dev or pipe was meant.
+        FileKind.RequireRegular(path, what, ErrorCodes.CalibrationPathMissing);
         try
         {
             long length = new FileInfo(path).Length;

@@ -115,6 +115,8 @@ public static class ManifestReader
     private static int? Bounded(JsonElement obj, string name, long min, long max, string path)
     {
         if (!obj.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Number) return null;
+        if (!value.TryGetDouble(out double d) || !double.IsFinite(d))
+            throw new OptimizerException(ErrorCodes.ManifestValueNotFinite, $"model.architecture.{name} is {value.GetRawText()}, not a finite number.", path);
         if (!value.TryGetInt64(out long v) || v < min || v > max)
             throw new OptimizerException(ErrorCodes.ManifestInvalid,
                 $"model.architecture.{name} is {value.GetRawText()}; a manifest describes {min} to {max}.", path);
