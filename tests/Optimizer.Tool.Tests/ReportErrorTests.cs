@@ -38,10 +38,10 @@ public sealed class ReportErrorTests : IDisposable
     }
 
     [Fact]
-    public void A_folder_as_manifest_is_OOPT1008()
+    public void A_folder_as_manifest_is_OOPT1009()
     {
         ToolResult result = ToolProcess.Run("report", _files.Root, "-o", Path.Combine(_files.Root, "out.html"));
-        AssertFailed(result, 1, $"{_files.Root}: error OOPT1008: This is a folder; give the manifest's JSON file.");
+        AssertFailed(result, 1, $"{_files.Root}: error OOPT1009: The manifest file is a folder, not a regular file; only regular files are read.");
     }
 
     [Fact]

@@ -179,7 +179,7 @@ public static class Int8PerChannel
             throw new OptimizerException(ErrorCodes.IntQuantNonFinite, $"Row {failedRow} holds NaN or an infinity, which cannot be quantized.");
         if (failure == RowStatus.ScaleOverflow)
             throw new OptimizerException(ErrorCodes.IntQuantScaleOverflow,
-                $"Row {failedRow} holds values too large for an F16 scale (max |x| / code range exceeds 65504); use F32 scales.");
+                $"Row {failedRow} holds values too large for an F16 scale (max |x| / code range exceeds 65504); the int8/int4 safetensors layout stores F16 scales (the engine API's HfExportOptions.ScaleDType = F32 writes F32 scales), or write this model as GGUF or F16/BF16/F32.");
     }
 
     internal static void CheckShape(int length, long rows, long cols)

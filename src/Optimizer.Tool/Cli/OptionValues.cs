@@ -17,7 +17,7 @@ public static class OptionValues
         string text = option.Value() ?? "";
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
         {
-            string range = max == int.MaxValue ? $"an integer of at least {min}" : $"an integer from {min} to {max}";
+            string range = $"an integer from {min} to {max}";
             throw new UsageException(ErrorCodes.CliInvalidValue, $"--{option.LongName} must be {range}, not '{text}'.", commandPath);
         }
         return value;

@@ -132,7 +132,7 @@ Examples:
 
         context.Info($"analyze: {Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Path)))}: "
             + (paths.Length > 0 ? $"calibration from {paths.Length} path(s)" : $"self-sampled calibration (seed {seed})")
-            + $", {Units.Count(tokenBudget)} tokens in sequences of {length}, MA mode {mode}, device {device}");
+            + $", up to {Units.Count(tokenBudget)} tokens in sequences of {length}, MA mode {mode}, device {device}");
         OutlierAnalysisResult result;
         using (var progress = new AnalysisProgressBridge(context))
         {
@@ -141,6 +141,9 @@ Examples:
         }
         context.ThrowIfCancelled();
         foreach (string warning in result.Warnings) context.Info($"warning: {warning}");
+        if (result.Manifest.Calibration.Tokens < tokenBudget)
+            context.Info($"warning: the calibration text gave {Units.Count(result.Manifest.Calibration.Tokens)} tokens " +
+                $"({result.Manifest.Calibration.Sequences} sequences of {length}); {Units.Count(tokenBudget)} were asked for with --calibration-tokens.");
 
         if (target is not null) ManifestWriter.Write(target, result.Manifest);
         if (json) context.Out.Write(ManifestWriter.ToText(result.Manifest));

@@ -114,7 +114,7 @@ public static class OptimizeRequestBinder
         {
             if (request.Get(key) is not { } v) return null;
             if (!int.TryParse(v.Text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max || (accept is not null && !accept(value)))
-                throw Bad(key, problem ?? (max == int.MaxValue ? $"must be an integer of at least {min}" : $"must be an integer from {min} to {max}"));
+                throw Bad(key, problem ?? $"must be an integer from {min} to {max}");
             return value;
         }
 

@@ -147,7 +147,7 @@ public class SafetensorsRejectionTests
         using var temp = new TempFolder();
         string missing = temp.File("nope.safetensors");
         FormatsAssert.Fails(ErrorCodes.ModelNotFound, missing, () => SafetensorsFile.Open(missing), "does not exist");
-        FormatsAssert.Fails(ErrorCodes.ModelNotFound, temp.Path, () => SafetensorsFile.Open(temp.Path), "folder");
+        FormatsAssert.Fails(ErrorCodes.InputNotRegularFile, temp.Path, () => SafetensorsFile.Open(temp.Path), "folder");
     }
 
     [Fact]

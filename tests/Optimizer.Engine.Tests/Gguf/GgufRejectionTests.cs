@@ -80,7 +80,7 @@ public sealed class GgufRejectionTests
     {
         using var temp = new TempFolder();
         Assert.Equal(ErrorCodes.ModelNotFound, Assert.Throws<OptimizerException>(() => GgufFile.Open(temp.File("none.gguf"))).Code);
-        Assert.Equal(ErrorCodes.ModelNotFound, Assert.Throws<OptimizerException>(() => GgufFile.Open(temp.Path)).Code);
+        Assert.Equal(ErrorCodes.InputNotRegularFile, Assert.Throws<OptimizerException>(() => GgufFile.Open(temp.Path)).Code);
     }
 
     [Fact]

@@ -42,6 +42,10 @@ public static class GgufModelReader
         string K(string key) => GgufKeys.Arch(arch, key);
         int heads = m.GetInt32(K(GgufKeys.HeadCount));
         int hidden = m.GetInt32(K(GgufKeys.EmbeddingLength));
+        if (heads <= 0)
+            throw new OptimizerException(ErrorCodes.GgufModelInvalid, $"GGUF '{K(GgufKeys.HeadCount)}' is {heads}; a model needs at least one attention head.", file.Path);
+        if (hidden <= 0)
+            throw new OptimizerException(ErrorCodes.GgufModelInvalid, $"GGUF '{K(GgufKeys.EmbeddingLength)}' is {hidden}; it must be positive.", file.Path);
         int? keyLength = m.FindInt32(K(GgufKeys.KeyLength));
         int? valueLength = m.FindInt32(K(GgufKeys.ValueLength));
         if (keyLength != valueLength)
