@@ -22,6 +22,14 @@ internal static class KQuantMath
     }
 
     /// <summary>
+    /// C's conversion of a float to an integer type (<c>(int8_t)v</c>, <c>(uint8_t)v</c>, <c>(int)v</c>) as the x86
+    /// build of ggml performs it (<c>cvttss2si</c>): truncation toward zero, and NaN or values outside the int32 range give
+    /// 0x80000000 (.NET's own conversion saturates instead). The caller narrows the result as C would.
+    /// </summary>
+    public static int Truncate(float value) =>
+        value >= -2147483648f && value < 2147483648f ? (int)value : int.MinValue;
+
+    /// <summary>
     /// <c>make_qkx2_quants</c> with <c>use_mad = false</c>: an asymmetric (scale, min) fit of <paramref name="x"/> to codes
     /// 0..<paramref name="nmax"/> under weights, searching <paramref name="nstep"/>+1 scale candidates. Returns the scale;
     /// <paramref name="theMin"/> receives −min (≥ 0).

@@ -48,8 +48,8 @@ internal static class Q4_0Kernel
             BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
             for (int j = 0; j < BlockSize / 2; j++)
             {
-                int q0 = Math.Min(15, (int)(sbyte)(int)(x[j] * id + 8.5f));
-                int q1 = Math.Min(15, (int)(sbyte)(int)(x[j + 16] * id + 8.5f));
+                byte q0 = (byte)Math.Min(15, (int)(sbyte)KQuantMath.Truncate(x[j] * id + 8.5f));
+                byte q1 = (byte)Math.Min(15, (int)(sbyte)KQuantMath.Truncate(x[j + 16] * id + 8.5f));
                 y[2 + j] = (byte)(q0 | (q1 << 4));
             }
         }
@@ -57,15 +57,15 @@ internal static class Q4_0Kernel
 
     /// <summary>
     /// Vector256 path: the abs-max is exact in any order and the signed maximum is the first element reaching it (as the
-    /// scalar scan keeps); <c>x·id + 8.5</c> is the same pair of IEEE operations, truncated toward zero. The values lie in
-    /// [0, 16.5], so the int8 cast of the reference changes nothing there.
+    /// scalar scan keeps); <c>x·id + 8.5</c> is the same pair of IEEE operations, truncated toward zero as x86 does (an
+    /// infinite id, from a subnormal d, gives 0x80000000 and so code 0) and narrowed to int8 as C does.
     /// </summary>
     public static void QuantizeVector(ReadOnlySpan<float> src, Span<byte> dst)
     {
         int blocks = src.Length / BlockSize;
         ref float xs = ref MemoryMarshal.GetReference(src);
         Vector256<float> bias = Vector256.Create(8.5f);
-        Vector256<int> fifteen = Vector256.Create(15);
+        Vector256<int> fifteen = Vector256.Create(15), low = Vector256.Create(0xFF);
         for (int i = 0; i < blocks; i++)
         {
             ref float x = ref Unsafe.Add(ref xs, i * BlockSize);
@@ -95,12 +95,12 @@ internal static class Q4_0Kernel
             Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
             Vector256<float> vid = Vector256.Create(id);
-            Vector256<int> lo0 = Vector256.Min(Vector256.ConvertToInt32(v0 * vid + bias), fifteen);
-            Vector256<int> lo1 = Vector256.Min(Vector256.ConvertToInt32(v1 * vid + bias), fifteen);
-            Vector256<int> hi0 = Vector256.Min(Vector256.ConvertToInt32(v2 * vid + bias), fifteen);
-            Vector256<int> hi1 = Vector256.Min(Vector256.ConvertToInt32(v3 * vid + bias), fifteen);
-            Vector256<int> p0 = lo0 | Vector256.ShiftLeft(hi0, 4);
-            Vector256<int> p1 = lo1 | Vector256.ShiftLeft(hi1, 4);
+            Vector256<int> lo0 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate(v0 * vid + bias)), fifteen) & low;
+            Vector256<int> lo1 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate(v1 * vid + bias)), fifteen) & low;
+            Vector256<int> hi0 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate(v2 * vid + bias)), fifteen) & low;
+            Vector256<int> hi1 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate(v3 * vid + bias)), fifteen) & low;
+            Vector256<int> p0 = (lo0 | Vector256.ShiftLeft(hi0, 4)) & low;
+            Vector256<int> p1 = (lo1 | Vector256.ShiftLeft(hi1, 4)) & low;
             Vector256<ushort> s = Vector256.Narrow(p0.AsUInt32(), p1.AsUInt32());
             Vector128<byte> packed = Vector128.Narrow(s.GetLower(), s.GetUpper());
             packed.StoreUnsafe(ref y[2]);

@@ -4,58 +4,116 @@ namespace Optimizer.LlamaCpp.Tests.Quantization;
 
 /// <summary>
 /// GgmlQuantizer against ggml's own <c>ggml_quantize_chunk</c> on data chosen to reach every branch: Gaussian rows,
-/// exact ties (halves), equal magnitudes of both signs, constant and zero blocks, scales that underflow or overflow fp16,
-/// and values at the rounding boundaries of the F16/BF16 conversions.
+/// exact ties (halves, quarter grids), equal magnitudes of both signs, constant, zero and signed-zero blocks, scales that underflow or overflow fp16,
+/// subnormal blocks whose inverse scale is infinite, blocks below the k-quants' 1e-15 cut-off, huge blocks, all-positive
+/// blocks, values at the rounding boundaries of the F16/BF16 conversions.
 /// </summary>
 public sealed class KernelFuzzTests
 {
+    private const int Rows = 96;
+
     public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 };
 
     [Theory]
     [MemberData(nameof(Types))]
     public void Bytes_equal_ggml_on_every_kind_of_block(GgmlType type)
     {
-        const int rows = 96, cols = 512;
-        float[] x = Blocks(new Random(20261128 + (int)type), rows * cols);
-        long bytes = GgmlQuantizer.RowBytes(type, cols) * rows;
-        byte[] expected = GgmlNative.Quantize((int)type, x, rows, cols, bytes);
-        byte[] actual = GgmlQuantizer.QuantizeMatrix(type, x, rows, cols);
-        int at = expected.AsSpan().CommonPrefixLength(actual);
-        Assert.True(at == expected.Length,
-            $"{GgmlTypes.Name(type)}: first difference at byte {at} (block {at / GgmlTypes.BlockBytes(type)}): ggml {(at < expected.Length ? expected[at] : -1)}, ours {(at < actual.Length ? actual[at] : -1)}");
+        int cols = Columns(type);
+        float[] x = Blocks(new Random(20261128 + (int)type), Rows, cols);
+        long bytes = GgmlQuantizer.RowBytes(type, cols) * Rows;
+        byte[] expected = GgmlNative.Quantize((int)type, x, Rows, cols, bytes);
+        byte[] actual = GgmlQuantizer.QuantizeMatrix(type, x, Rows, cols);
+        AssertSameBytes(type, "no imatrix", expected, actual, x, cols);
     }
 
-    private static float[] Blocks(Random rng, int n)
+    /// <summary>Rows of whole super-blocks for k-quants; an odd number of 32-blocks (11) for the others, so lane paths meet a remainder.</summary>
+    private static int Columns(GgmlType type) => GgmlTypes.BlockSize(type) == 256 ? 512 : 352;
+
+    private static void AssertSameBytes(GgmlType type, string what, byte[] expected, byte[] actual, float[] x, int cols)
     {
-        var x = new float[n];
-        for (int b = 0; b < n / 32; b++)
+        Assert.Equal(expected.Length, actual.Length);
+        int at = expected.AsSpan().CommonPrefixLength(actual);
+        if (at == expected.Length)
+            return;
+        int blockBytes = GgmlTypes.BlockBytes(type), blockSize = GgmlTypes.BlockSize(type);
+        int block = at / blockBytes;
+        int mismatched = 0;
+        for (int b = 0; b < expected.Length / blockBytes; b++)
         {
-            Span<float> block = x.AsSpan(b * 32, 32);
-            switch (b % 10)
+            if (!expected.AsSpan(b * blockBytes, blockBytes).SequenceEqual(actual.AsSpan(b * blockBytes, blockBytes)))
+                mismatched++;
+        }
+        Assert.Fail($"{GgmlTypes.Name(type)} ({what}): {mismatched} of {expected.Length / blockBytes} blocks differ; first at byte {at} "
+                    + $"(block {block}, row {block * blockSize / cols}, byte {at % blockBytes} in it)\n"
+                    + $"  ggml: {Convert.ToHexString(expected, block * blockBytes, blockBytes)}\n"
+                    + $"  ours: {Convert.ToHexString(actual, block * blockBytes, blockBytes)}\n"
+                    + $"  x[0..8]: {string.Join(" ", x.AsSpan(block * blockSize, 8).ToArray())}");
+    }
+
+    private static void AssertSameFloats(GgmlType type, float[] expected, float[] actual)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                Assert.Fail($"{GgmlTypes.Name(type)} dequantized value {i} (block {i / GgmlTypes.BlockSize(type)}): ggml {expected[i]:R}, ours {actual[i]:R}");
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="rows"/> × <paramref name="cols"/> values in blocks of 32 of random kinds; every eighth row has one
+    /// kind throughout, so whole super-blocks are zero, constant, subnormal, and so on.
+    /// </summary>
+    private static float[] Blocks(Random rng, int rows, int cols)
+    {
+        const int kinds = 17;
+        var x = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c += 32)
             {
-                case 0: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 0.02f; break;
-                case 1: for (int i = 0; i < 32; i++) block[i] = rng.Next(-16, 17) * 0.5f; break;
-                case 2: block.Fill(rng.Next(2) == 0 ? 0.75f : -0.75f); break;
-                case 3: break;
-                case 4: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e-7f; break;
-                case 5:
-                    for (int i = 0; i < 32; i++) block[i] = Gaussian(rng);
-                    block[rng.Next(32)] = 40f * (rng.Next(2) == 0 ? 1 : -1);
-                    break;
-                case 6:
-                    for (int i = 0; i < 32; i++) block[i] = Gaussian(rng);
-                    block[rng.Next(32)] = 3f;
-                    block[rng.Next(32)] = -3f;
-                    break;
-                case 7: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e4f; break;
-                case 8: // fp16 and bf16 rounding boundaries: mantissas ending in the halfway patterns
-                    for (int i = 0; i < 32; i++)
-                        block[i] = BitConverter.UInt32BitsToSingle((uint)rng.Next(0x33000000, 0x47800000) & 0xFFFFF000u | (i % 2 == 0 ? 0x1000u : 0x8000u));
-                    break;
-                default: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 2e-5f + 1e-4f; break; // offset: K-quant mins
+                int kind = r % 8 == 0 ? r / 8 % kinds : rng.Next(kinds);
+                Fill(rng, kind, x.AsSpan(r * cols + c, 32));
             }
         }
         return x;
+    }
+
+    private static void Fill(Random rng, int kind, Span<float> block)
+    {
+        switch (kind)
+        {
+            case 0: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 0.02f; break;
+            case 1: for (int i = 0; i < 32; i++) block[i] = rng.Next(-16, 17) * 0.5f; break; // exact ties
+            case 2: block.Fill(rng.Next(2) == 0 ? 0.75f : -0.75f); break;
+            case 3: block.Clear(); break;
+            case 4: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e-7f; break; // fp16-subnormal scales
+            case 5:
+                for (int i = 0; i < 32; i++) block[i] = Gaussian(rng);
+                block[rng.Next(32)] = 40f * (rng.Next(2) == 0 ? 1 : -1);
+                break;
+            case 6:
+                for (int i = 0; i < 32; i++) block[i] = Gaussian(rng);
+                block[rng.Next(32)] = 3f;
+                block[rng.Next(32)] = -3f;
+                break;
+            case 7: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e4f; break;
+            case 8: // fp16 and bf16 rounding boundaries: mantissas ending in the halfway patterns
+                for (int i = 0; i < 32; i++)
+                    block[i] = BitConverter.UInt32BitsToSingle((uint)rng.Next(0x33000000, 0x47800000) & 0xFFFFF000u | (i % 2 == 0 ? 0x1000u : 0x8000u));
+                break;
+            case 9: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 2e-5f + 1e-4f; break; // offset: k-quant mins
+            case 10: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e-39f; break; // subnormal: 1/d overflows
+            case 11: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e-17f; break; // below GROUP_MAX_EPS
+            case 12: // signed zeros with a few tiny values
+                for (int i = 0; i < 32; i++) block[i] = rng.Next(4) == 0 ? Gaussian(rng) * 1e-30f : rng.Next(2) == 0 ? 0f : -0f;
+                break;
+            case 13: for (int i = 0; i < 32; i++) block[i] = Gaussian(rng) * 1e12f; break; // products overflow to inf
+            case 14: for (int i = 0; i < 32; i++) block[i] = MathF.Abs(Gaussian(rng)) + 0.5f; break; // all positive
+            case 15: for (int i = 0; i < 32; i++) block[i] = rng.Next(0, 32) * 0.125f - 1f; break; // quarter-step grid
+            default: // a few values, many repeats: codes tie between candidate scales
+                for (int i = 0; i < 32; i++) block[i] = (rng.Next(3) - 1) * (1 + rng.Next(2)) * 0.25f;
+                break;
+        }
     }
 
     private static float Gaussian(Random rng)
