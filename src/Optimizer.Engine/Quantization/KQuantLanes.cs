@@ -22,10 +22,12 @@ internal static class KQuantLanes
 
     /// <summary>
     /// <see cref="KQuantMath.MakeQkx2Quants"/> for 8 groups of <paramref name="x"/>.Length elements; codes are written to
-    /// <paramref name="l"/> as floats.
+    /// <paramref name="l"/> as floats. <paramref name="flatBelow"/> gives <see cref="KQuantMath.MakeQkx3Quants"/>'s
+    /// flat test (max ≤ min) instead of max = min.
     /// </summary>
     public static Vector256<float> MakeQkx2Quants(int nmax, ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> weights,
-        Span<Vector256<float>> l, out Vector256<float> theMin, Span<Vector256<float>> laux, float rmin, float rdelta, int nstep)
+        Span<Vector256<float>> l, out Vector256<float> theMin, Span<Vector256<float>> laux, float rmin, float rdelta, int nstep,
+        bool useMad = false, bool flatBelow = false)
     {
         int n = x.Length;
         Vector256<float> zero = Vector256<float>.Zero;
@@ -43,7 +45,7 @@ internal static class KQuantLanes
             sumX += w * x[i];
         }
         min = Vector256.ConditionalSelect(Vector256.GreaterThan(min, zero), zero, min);
-        Vector256<float> flat = Vector256.Equals(max, min);
+        Vector256<float> flat = flatBelow ? Vector256.LessThanOrEqual(max, min) : Vector256.Equals(max, min);
         Vector256<float> flatMin = min;
         Vector256<float> iscale = vnmax / (max - min);
         Vector256<float> scale = Vector256.Create(1f) / iscale;
@@ -54,7 +56,7 @@ internal static class KQuantLanes
             Vector256<float> lf = Vector256.ConvertToSingle(li);
             l[i] = lf;
             Vector256<float> diff = scale * lf + min - x[i];
-            diff *= diff;
+            diff = useMad ? Vector256.Abs(diff) : diff * diff;
             bestError += weights[i] * diff;
         }
         for (int step = 0; step <= nstep && nstep >= 1; step++)
@@ -85,7 +87,7 @@ internal static class KQuantLanes
             for (int i = 0; i < n; i++)
             {
                 Vector256<float> diff = thisScale * laux[i] + thisMin - x[i];
-                diff *= diff;
+                diff = useMad ? Vector256.Abs(diff) : diff * diff;
                 curError += weights[i] * diff;
             }
             Vector256<float> better = positive & Vector256.LessThan(curError, bestError);
@@ -109,12 +111,21 @@ internal static class KQuantLanes
     }
 
     /// <summary>
-    /// <see cref="KQuantMath.MakeQxQuants"/> for 8 groups; codes (offset by nmax) are written to <paramref name="l"/> as
-    /// ints.
+    /// <see cref="KQuantMath.MakeQxQuants(int, ReadOnlySpan{float}, Span{sbyte})"/> for 8 groups; codes (offset by nmax)
+    /// are written to <paramref name="l"/> as ints.
     /// </summary>
-    public static Vector256<float> MakeQxQuants(int nmax, ReadOnlySpan<Vector256<float>> x, Span<Vector256<int>> l)
+    public static Vector256<float> MakeQxQuants(int nmax, ReadOnlySpan<Vector256<float>> x, Span<Vector256<int>> l) =>
+        MakeQxQuants(nmax, x, default, l);
+
+    /// <summary>
+    /// <see cref="KQuantMath.MakeQxQuants(int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{sbyte})"/> for 8 groups with
+    /// per-lane importance weights (empty: x²); codes (offset by nmax) are written to <paramref name="l"/> as ints.
+    /// </summary>
+    public static Vector256<float> MakeQxQuants(int nmax, ReadOnlySpan<Vector256<float>> x, ReadOnlySpan<Vector256<float>> weights,
+        Span<Vector256<int>> l)
     {
         int n = x.Length;
+        bool weighted = !weights.IsEmpty;
         Vector256<float> zero = Vector256<float>.Zero;
         Vector256<int> lo = Vector256.Create(-nmax), hi = Vector256.Create(nmax - 1), offset = Vector256.Create(nmax);
         Vector256<float> max = zero, amax = zero;
@@ -133,7 +144,7 @@ internal static class KQuantLanes
             Vector256<int> li = Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale * x[i])));
             l[i] = li + offset;
             Vector256<float> lf = Vector256.ConvertToSingle(li);
-            Vector256<float> w = x[i] * x[i];
+            Vector256<float> w = weighted ? weights[i] : x[i] * x[i];
             sumlx += w * x[i] * lf;
             suml2 += w * lf * lf;
         }
@@ -149,7 +160,7 @@ internal static class KQuantLanes
             for (int i = 0; i < n; i++)
             {
                 Vector256<float> lf = Vector256.ConvertToSingle(Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale * x[i]))));
-                Vector256<float> w = x[i] * x[i];
+                Vector256<float> w = weighted ? weights[i] : x[i] * x[i];
                 sumlx += w * x[i] * lf;
                 suml2 += w * lf * lf;
             }
@@ -170,6 +181,69 @@ internal static class KQuantLanes
             scale = Vector256.ConditionalSelect(empty, zero, scale);
         }
         return scale;
+    }
+
+    /// <summary>
+    /// <see cref="KQuantMath.MakeQ3Quants"/> for 8 groups; codes (offset by nmax) are written to <paramref name="l"/> as
+    /// ints. A lane whose pass changed nothing would change nothing in a further pass (its state is the same), so passes
+    /// continue while any lane changes, as each lane's scalar loop would.
+    /// </summary>
+    public static Vector256<float> MakeQ3Quants(int nmax, ReadOnlySpan<Vector256<float>> x, Span<Vector256<int>> l)
+    {
+        int n = x.Length;
+        Vector256<float> zero = Vector256<float>.Zero;
+        Vector256<int> lo = Vector256.Create(-nmax), hi = Vector256.Create(nmax - 1);
+        Vector256<float> max = zero, amax = zero;
+        for (int i = 0; i < n; i++)
+        {
+            Vector256<float> ax = Vector256.Abs(x[i]);
+            Vector256<float> larger = Vector256.GreaterThan(ax, amax);
+            amax = Vector256.ConditionalSelect(larger, ax, amax);
+            max = Vector256.ConditionalSelect(larger, x[i], max);
+        }
+        Vector256<float> empty = Vector256.LessThan(amax, Vector256.Create(KQuantMath.GroupMaxEps));
+        Vector256<float> iscale = Vector256.Create((float)-nmax) / max;
+        Vector256<float> sumlx = zero, suml2 = zero;
+        for (int i = 0; i < n; i++)
+        {
+            Vector256<int> li = Vector256.Max(lo, Vector256.Min(hi, NearestInt(iscale * x[i])));
+            l[i] = li;
+            Vector256<float> lf = Vector256.ConvertToSingle(li);
+            Vector256<float> w = x[i] * x[i];
+            sumlx += w * x[i] * lf;
+            suml2 += w * lf * lf;
+        }
+        for (int itry = 0; itry < 5; itry++)
+        {
+            Vector256<float> changed = zero;
+            for (int i = 0; i < n; i++)
+            {
+                Vector256<float> w = x[i] * x[i];
+                Vector256<float> li = Vector256.ConvertToSingle(l[i]);
+                Vector256<float> slx = sumlx - w * x[i] * li;
+                Vector256<float> sl2 = suml2 - w * li * li;
+                Vector256<int> newL = Vector256.Max(lo, Vector256.Min(hi, NearestInt(x[i] * sl2 / slx)));
+                Vector256<float> nf = Vector256.ConvertToSingle(newL);
+                Vector256<float> slx2 = slx + w * x[i] * nf;
+                Vector256<float> sl22 = sl2 + w * nf * nf;
+                Vector256<float> take = Vector256.GreaterThan(slx, zero)
+                    & ~Vector256.Equals(newL, l[i]).AsSingle()
+                    & Vector256.GreaterThan(sl22, zero)
+                    & Vector256.GreaterThan(slx2 * slx2 * suml2, sumlx * sumlx * sl22);
+                l[i] = Vector256.ConditionalSelect(take.AsInt32(), newL, l[i]);
+                sumlx = Vector256.ConditionalSelect(take, slx2, sumlx);
+                suml2 = Vector256.ConditionalSelect(take, sl22, suml2);
+                changed |= take;
+            }
+            if (changed == zero)
+                break;
+        }
+        Vector256<int> offset = Vector256.Create(nmax);
+        Vector256<int> clear = empty.AsInt32();
+        for (int i = 0; i < n; i++)
+            l[i] = Vector256.ConditionalSelect(clear, Vector256<int>.Zero, l[i] + offset);
+        Vector256<float> scale = Vector256.ConditionalSelect(Vector256.GreaterThan(suml2, zero), sumlx / suml2, zero);
+        return Vector256.ConditionalSelect(empty, zero, scale);
     }
 
     /// <summary>

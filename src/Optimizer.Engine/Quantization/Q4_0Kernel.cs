@@ -8,7 +8,9 @@ namespace Optimizer.Engine.Quantization;
 /// <summary>
 /// Q4_0 blocks (<c>block_q4_0</c>: fp16 d, 16 bytes of nibbles; element j in the low nibble of byte j, element j+16 in
 /// the high nibble), bit-identical to ggml's <c>quantize_row_q4_0_ref</c>: <c>max</c> = the first element of largest
-/// magnitude (with its sign), <c>d = max / −8</c>, <c>q = MIN(15, (int8)(x·id + 8.5))</c>.
+/// magnitude (with its sign), <c>d = max / −8</c>, <c>q = MIN(15, (int8)(x·id + 8.5))</c>. With an importance matrix,
+/// bit-identical to <c>quantize_row_q4_0_impl</c>: weights <c>qw·√(σ² + x²)</c> (σ² the row's mean square) and
+/// <c>make_qx_quants(32, 8, …)</c> per block (see <see cref="LegacyWeighted"/>).
 /// </summary>
 internal static class Q4_0Kernel
 {
@@ -106,6 +108,19 @@ internal static class Q4_0Kernel
             packed.StoreUnsafe(ref y[2]);
         }
     }
+
+    /// <summary>Quantizes whole rows of <paramref name="importance"/>.Length values with the imatrix fit.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance) =>
+        QuantizeWeighted(src, dst, importance, Vector256.IsHardwareAccelerated);
+
+    /// <summary>The imatrix fit with 8 blocks per Vector256 (<paramref name="lanes"/>) or one at a time.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance, bool lanes) =>
+        LegacyWeighted.Quantize(src, dst, importance, lanes, BlockBytes, LegacyWeighted.Fit.QxNmax8, static (y, d, _, l) =>
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
+            for (int j = 0; j < 16; j++)
+                y[2 + j] = (byte)(l[j] | (l[j + 16] << 4));
+        });
 
     /// <summary><c>dequantize_row_q4_0</c>: <c>x = (q − 8)·d</c>.</summary>
     public static void Dequantize(ReadOnlySpan<byte> src, Span<float> dst)

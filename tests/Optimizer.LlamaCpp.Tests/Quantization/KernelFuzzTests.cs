@@ -1,18 +1,46 @@
+using System.Buffers.Binary;
 using Optimizer.Engine.Quantization;
 
 namespace Optimizer.LlamaCpp.Tests.Quantization;
 
 /// <summary>
-/// GgmlQuantizer against ggml's own <c>ggml_quantize_chunk</c> on data chosen to reach every branch: Gaussian rows,
-/// exact ties (halves, quarter grids), equal magnitudes of both signs, constant, zero and signed-zero blocks, scales that underflow or overflow fp16,
+/// GgmlQuantizer against ggml's own <c>ggml_quantize_chunk</c> (with and without <c>quant_weights</c>) and
+/// <c>dequantize_row_*</c> on data chosen to reach every branch: Gaussian rows, exact ties (halves, quarter grids),
+/// equal magnitudes of both signs, constant, zero and signed-zero blocks, scales that underflow or overflow fp16,
 /// subnormal blocks whose inverse scale is infinite, blocks below the k-quants' 1e-15 cut-off, huge blocks, all-positive
-/// blocks, values at the rounding boundaries of the F16/BF16 conversions.
+/// blocks, values at the rounding boundaries of the F16/BF16 conversions; importance with zero, tiny, huge and uniform
+/// stretches, all zero, and all one.
 /// </summary>
 public sealed class KernelFuzzTests
 {
     private const int Rows = 96;
 
-    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 };
+    public static TheoryData<GgmlType> Types => new()
+    {
+        GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16,
+    };
+
+    /// <summary>Types × importance profiles for the imatrix path (Q8_0 included: ggml ignores its imatrix).</summary>
+    public static TheoryData<GgmlType, string> WeightedCases()
+    {
+        var data = new TheoryData<GgmlType, string>();
+        foreach (GgmlType type in new[]
+                 {
+                     GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K,
+                     GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0,
+                 })
+        {
+            foreach (string profile in new[] { "mixed", "zero", "one" })
+                data.Add(type, profile);
+        }
+        return data;
+    }
+
+    public static TheoryData<GgmlType> NewTypes => new()
+    {
+        GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K,
+    };
 
     [Theory]
     [MemberData(nameof(Types))]
@@ -25,6 +53,66 @@ public sealed class KernelFuzzTests
         byte[] actual = GgmlQuantizer.QuantizeMatrix(type, x, Rows, cols);
         AssertSameBytes(type, "no imatrix", expected, actual, x, cols);
     }
+
+    [Theory]
+    [MemberData(nameof(WeightedCases))]
+    public void Bytes_equal_ggml_with_an_importance_matrix(GgmlType type, string profile)
+    {
+        int cols = Columns(type);
+        var rng = new Random(7741 + 31 * (int)type + profile.Length);
+        float[] x = Blocks(rng, Rows, cols);
+        float[] importance = Importance(rng, cols, profile);
+        long bytes = GgmlQuantizer.RowBytes(type, cols) * Rows;
+        byte[] expected = GgmlNative.Quantize((int)type, x, Rows, cols, bytes, importance);
+        byte[] actual = GgmlQuantizer.QuantizeMatrix(type, x, Rows, cols, importance);
+        AssertSameBytes(type, $"imatrix {profile}", expected, actual, x, cols);
+
+        // One call over all rows (the serial path) gives the same bytes as the parallel matrix.
+        var serial = new byte[bytes];
+        GgmlQuantizer.Quantize(type, x, serial, importance);
+        Assert.Equal(actual, serial);
+    }
+
+    [Theory]
+    [MemberData(nameof(NewTypes))]
+    public void Dequantized_values_equal_ggml_bit_for_bit(GgmlType type)
+    {
+        int cols = Columns(type);
+        var rng = new Random(99 + (int)type);
+        float[] x = Blocks(rng, Rows, cols);
+        byte[] ours = GgmlQuantizer.QuantizeMatrix(type, x, Rows, cols);
+        AssertSameFloats(type, GgmlNative.Dequantize(GgmlTypes.Name(type), ours, x.Length), Dequantize(type, ours, x.Length));
+
+        // Arbitrary block contents (every code and scale pattern), with finite fp16 scales.
+        var random = new byte[ours.Length];
+        rng.NextBytes(random);
+        int blockBytes = GgmlTypes.BlockBytes(type);
+        for (int b = 0; b < random.Length; b += blockBytes)
+        {
+            foreach (int at in HalfOffsets(type))
+            {
+                ushort h = BinaryPrimitives.ReadUInt16LittleEndian(random.AsSpan(b + at));
+                if ((h & 0x7C00) == 0x7C00) BinaryPrimitives.WriteUInt16LittleEndian(random.AsSpan(b + at), (ushort)(h & 0xBFFF));
+            }
+        }
+        AssertSameFloats(type, GgmlNative.Dequantize(GgmlTypes.Name(type), random, x.Length), Dequantize(type, random, x.Length));
+    }
+
+    private static float[] Dequantize(GgmlType type, byte[] bytes, int values)
+    {
+        var dst = new float[values];
+        GgmlQuantizer.Dequantize(type, bytes, dst);
+        return dst;
+    }
+
+    private static int[] HalfOffsets(GgmlType type) => type switch
+    {
+        GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q5_K => new[] { 0, 2 },
+        GgmlType.Q5_0 => new[] { 0 },
+        GgmlType.Q2_K => new[] { 80, 82 },
+        GgmlType.Q3_K => new[] { 108 },
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
 
     /// <summary>Rows of whole super-blocks for k-quants; an odd number of 32-blocks (11) for the others, so lane paths meet a remainder.</summary>
     private static int Columns(GgmlType type) => GgmlTypes.BlockSize(type) == 256 ? 512 : 352;
@@ -114,6 +202,37 @@ public sealed class KernelFuzzTests
                 for (int i = 0; i < 32; i++) block[i] = (rng.Next(3) - 1) * (1 + rng.Next(2)) * 0.25f;
                 break;
         }
+    }
+
+    /// <summary>
+    /// One importance value per column. "mixed": stretches of 16 columns that are log-normal, zero, partly zero, huge
+    /// (1e20), tiny (1e-30), one, or a few exact levels; "zero": all zero; "one": all one.
+    /// </summary>
+    private static float[] Importance(Random rng, int cols, string profile)
+    {
+        var w = new float[cols];
+        if (profile == "one")
+        {
+            w.AsSpan().Fill(1f);
+            return w;
+        }
+        if (profile == "zero")
+            return w;
+        for (int c = 0; c < cols; c += 16)
+        {
+            Span<float> s = w.AsSpan(c, 16);
+            switch (rng.Next(7))
+            {
+                case 0: for (int i = 0; i < 16; i++) s[i] = MathF.Exp(2 * Gaussian(rng)); break;
+                case 1: s.Clear(); break;
+                case 2: for (int i = 0; i < 16; i++) s[i] = rng.Next(3) == 0 ? 0f : MathF.Exp(Gaussian(rng)); break;
+                case 3: for (int i = 0; i < 16; i++) s[i] = 1e20f * (1 + rng.NextSingle()); break;
+                case 4: for (int i = 0; i < 16; i++) s[i] = 1e-30f * (1 + rng.NextSingle()); break;
+                case 5: s.Fill(1f); break;
+                default: for (int i = 0; i < 16; i++) s[i] = rng.Next(1, 4) * 0.5f; break;
+            }
+        }
+        return w;
     }
 
     private static float Gaussian(Random rng)
