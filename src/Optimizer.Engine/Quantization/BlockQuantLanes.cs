@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
@@ -12,38 +13,33 @@ internal static class BlockQuantLanes
 {
     /// <summary>
     /// The <c>min</c> and <c>max</c> of ggml's <c>for (j) { if (v &lt; min) min = v; if (v &gt; max) max = v; }</c> starting
-    /// from FLT_MAX / −FLT_MAX over 32 values. The values are order-independent; only the sign of a zero extremum depends
-    /// on the scan (it keeps the first zero it meets), so a zero result is replaced by the first zero in the block.
+    /// from FLT_MAX / −FLT_MAX over the 32 values <paramref name="x"/> (also given as four vectors). The values are
+    /// order-independent; only the sign of a zero extremum depends on the scan (it keeps the first zero it meets), so a
+    /// zero result is replaced by the first zero in the block.
     /// </summary>
-    public static void MinMax(ReadOnlySpan<float> x, out float min, out float max)
+    public static void MinMax(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3, ReadOnlySpan<float> x,
+        out float min, out float max)
     {
-        Vector256<float> v0 = Vector256.Create(x[..8]), v1 = Vector256.Create(x.Slice(8, 8));
-        Vector256<float> v2 = Vector256.Create(x.Slice(16, 8)), v3 = Vector256.Create(x.Slice(24, 8));
         Vector256<float> lo = Vector256.Min(Vector256.Min(Vector256.Min(v0, v1), Vector256.Min(v2, v3)), Vector256.Create(float.MaxValue));
         Vector256<float> hi = Vector256.Max(Vector256.Max(Vector256.Max(v0, v1), Vector256.Max(v2, v3)), Vector256.Create(-float.MaxValue));
-        min = lo[0];
-        max = hi[0];
-        for (int i = 1; i < 8; i++)
-        {
-            if (lo[i] < min) min = lo[i];
-            if (hi[i] > max) max = hi[i];
-        }
+        Vector128<float> lo4 = Vector128.Min(lo.GetLower(), lo.GetUpper());
+        Vector128<float> hi4 = Vector128.Max(hi.GetLower(), hi.GetUpper());
+        min = MathF.Min(MathF.Min(lo4[0], lo4[1]), MathF.Min(lo4[2], lo4[3]));
+        max = MathF.Max(MathF.Max(hi4[0], hi4[1]), MathF.Max(hi4[2], hi4[3]));
         if (min == 0f) min = FirstZero(x);
         if (max == 0f) max = FirstZero(x);
     }
 
     /// <summary>
     /// The signed value of the first element of largest magnitude (ggml's <c>if (amax &lt; fabsf(v)) { amax = fabsf(v);
-    /// max = v; }</c> from 0), found with a vector abs-max and one short scan.
+    /// max = v; }</c> from 0) of the 32 values <paramref name="x"/> (also given as four vectors): a vector abs-max, then
+    /// one short scan for the first element reaching it.
     /// </summary>
-    public static float SignedAbsMax(ReadOnlySpan<float> x)
+    public static float SignedAbsMax(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3, ReadOnlySpan<float> x)
     {
-        Vector256<float> m = Vector256.Max(
-            Vector256.Max(Vector256.Abs(Vector256.Create(x[..8])), Vector256.Abs(Vector256.Create(x.Slice(8, 8)))),
-            Vector256.Max(Vector256.Abs(Vector256.Create(x.Slice(16, 8))), Vector256.Abs(Vector256.Create(x.Slice(24, 8)))));
-        float amax = 0f;
-        for (int i = 0; i < 8; i++)
-            amax = MathF.Max(amax, m[i]);
+        Vector256<float> m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        Vector128<float> m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+        float amax = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
         if (!(amax > 0f))
             return 0f;
         for (int j = 0; j < x.Length; j++)
@@ -52,6 +48,21 @@ internal static class BlockQuantLanes
                 return x[j];
         }
         return 0f;
+    }
+
+    /// <summary>
+    /// Packs 32 codes (elements 0..31 in four vectors, each 0..255) as ggml's blocks of 32 do: byte j holds the low nibble
+    /// of element j and, in its high nibble, the low nibble of element j+16 (<paramref name="lowNibbles"/>: codes are
+    /// masked to 4 bits first, as Q5_0/Q5_1 do; otherwise the whole code is OR-ed, as Q4_0/Q4_1 do).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<byte> PackNibbles(Vector256<int> q0, Vector256<int> q1, Vector256<int> q2, Vector256<int> q3, bool lowNibbles)
+    {
+        Vector256<int> mask = Vector256.Create(lowNibbles ? 0x0F : 0xFF), low = Vector256.Create(0xFF);
+        Vector256<int> p0 = ((q0 & mask) | Vector256.ShiftLeft(q2 & mask, 4)) & low;
+        Vector256<int> p1 = ((q1 & mask) | Vector256.ShiftLeft(q3 & mask, 4)) & low;
+        Vector256<ushort> s = Vector256.Narrow(p0.AsUInt32(), p1.AsUInt32());
+        return Vector128.Narrow(s.GetLower(), s.GetUpper());
     }
 
     private static float FirstZero(ReadOnlySpan<float> x)
@@ -90,32 +101,35 @@ internal static class BlockQuantLanes
     /// </summary>
     public static void Transpose(ReadOnlySpan<float> src, int groupLength, int groups, Span<Vector256<float>> dst)
     {
-        Span<float> lane = stackalloc float[8];
-        lane.Clear();
-        for (int k = 0; k < groupLength; k++)
+        Span<float> lanes = MemoryMarshal.Cast<Vector256<float>, float>(dst[..groupLength]);
+        if (groups < 8)
+            lanes.Clear();
+        for (int g = 0; g < groups; g++)
         {
-            for (int g = 0; g < groups; g++) lane[g] = src[g * groupLength + k];
-            dst[k] = Vector256.Create<float>(lane);
+            ReadOnlySpan<float> group = src.Slice(g * groupLength, groupLength);
+            for (int k = 0; k < group.Length; k++) lanes[8 * k + g] = group[k];
         }
     }
 
     /// <summary>The inverse of <see cref="Transpose"/> for integer codes, keeping the first <paramref name="groups"/> lanes as bytes.</summary>
     public static void Untranspose(ReadOnlySpan<Vector256<int>> src, int groupLength, int groups, Span<byte> dst)
     {
-        for (int k = 0; k < groupLength; k++)
+        ReadOnlySpan<int> lanes = MemoryMarshal.Cast<Vector256<int>, int>(src[..groupLength]);
+        for (int g = 0; g < groups; g++)
         {
-            Vector256<int> v = src[k];
-            for (int g = 0; g < groups; g++) dst[g * groupLength + k] = (byte)v[g];
+            Span<byte> group = dst.Slice(g * groupLength, groupLength);
+            for (int k = 0; k < group.Length; k++) group[k] = (byte)lanes[8 * k + g];
         }
     }
 
     /// <summary>The inverse of <see cref="Transpose"/> for codes held as floats (exact small integers).</summary>
     public static void Untranspose(ReadOnlySpan<Vector256<float>> src, int groupLength, int groups, Span<byte> dst)
     {
-        for (int k = 0; k < groupLength; k++)
+        ReadOnlySpan<float> lanes = MemoryMarshal.Cast<Vector256<float>, float>(src[..groupLength]);
+        for (int g = 0; g < groups; g++)
         {
-            Vector256<float> v = src[k];
-            for (int g = 0; g < groups; g++) dst[g * groupLength + k] = (byte)v[g];
+            Span<byte> group = dst.Slice(g * groupLength, groupLength);
+            for (int k = 0; k < group.Length; k++) group[k] = (byte)lanes[8 * k + g];
         }
     }
 }

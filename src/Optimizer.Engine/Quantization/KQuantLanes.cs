@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
@@ -230,6 +231,9 @@ internal static class KQuantLanes
                     & ~Vector256.Equals(newL, l[i]).AsSingle()
                     & Vector256.GreaterThan(sl22, zero)
                     & Vector256.GreaterThan(slx2 * slx2 * suml2, sumlx * sumlx * sl22);
+                // Most elements change in no lane: branching keeps the sums off the dependency chain then.
+                if (take == Vector256<float>.Zero)
+                    continue;
                 l[i] = Vector256.ConditionalSelect(take.AsInt32(), newL, l[i]);
                 sumlx = Vector256.ConditionalSelect(take, slx2, sumlx);
                 suml2 = Vector256.ConditionalSelect(take, sl22, suml2);
@@ -247,21 +251,23 @@ internal static class KQuantLanes
     }
 
     /// <summary>
-    /// The requantization step of Q4_K/Q6_K, 8 elements at a time: <c>l[i] = clamp(nearest_int((x[i] + add) / d), lo, hi)
-    /// + offset</c>. Element-wise, so each lane is the scalar computation (Q6_K passes <c>add = 0</c>: <c>x + 0</c> equals
-    /// <c>x</c> except that −0 becomes +0, which <c>nearest_int</c> maps to the same integer). Length: a multiple of 8.
+    /// The requantization step of the k-quants, 16 elements at a time: <c>l[i] = clamp(nearest_int((x[i] + add) / d), lo,
+    /// hi) + offset</c>. Element-wise, so each lane is the scalar computation (Q3_K/Q6_K pass <c>add = 0</c>: <c>x + 0</c>
+    /// equals <c>x</c> except that −0 becomes +0, which <c>nearest_int</c> maps to the same integer). The results lie in
+    /// 0..255 and are stored as bytes. Length: a multiple of 16.
     /// </summary>
     public static void Requantize(ReadOnlySpan<float> x, float add, float d, int lo, int hi, int offset, Span<byte> l)
     {
         Vector256<float> vadd = Vector256.Create(add), vd = Vector256.Create(d);
         Vector256<int> vlo = Vector256.Create(lo), vhi = Vector256.Create(hi), voff = Vector256.Create(offset);
-        Span<int> codes = stackalloc int[8];
-        for (int i = 0; i + 8 <= x.Length; i += 8)
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        for (int i = 0; i + 16 <= x.Length; i += 16)
         {
-            Vector256<float> v = Vector256.Create(x.Slice(i, 8));
-            Vector256<int> q = Vector256.Max(vlo, Vector256.Min(vhi, NearestInt((v + vadd) / vd))) + voff;
-            q.CopyTo(codes);
-            for (int j = 0; j < 8; j++) l[i + j] = (byte)codes[j];
+            Vector256<float> v0 = Vector256.LoadUnsafe(ref xs, (nuint)i), v1 = Vector256.LoadUnsafe(ref xs, (nuint)(i + 8));
+            Vector256<int> q0 = Vector256.Max(vlo, Vector256.Min(vhi, NearestInt((v0 + vadd) / vd))) + voff;
+            Vector256<int> q1 = Vector256.Max(vlo, Vector256.Min(vhi, NearestInt((v1 + vadd) / vd))) + voff;
+            Vector256<ushort> s = Vector256.Narrow(q0.AsUInt32(), q1.AsUInt32());
+            Vector128.Narrow(s.GetLower(), s.GetUpper()).CopyTo(l.Slice(i, 16));
         }
     }
 }

@@ -166,28 +166,37 @@ internal static class Q3_KKernel
             }
         }
 
+        // ggml: for j in 0..255, if (L[j] > 3) { hmask[j % 32] |= 1 << (j / 32); L[j] -= 4; }, then 4 codes per qs byte.
+        // Codes are 0..7 here, so "> 3" is bit 2 (done without branches: they are unpredictable).
         Span<byte> hmask = y[..32];
+        Span<byte> qs = y.Slice(32, 64);
+        ReadOnlySpan<byte> codes = MemoryMarshal.AsBytes(l);
+        if (lanes)
+        {
+            Vector256<byte> three = Vector256.Create((byte)3), one = Vector256.Create((byte)1);
+            Vector256<byte> h = Vector256<byte>.Zero;
+            for (int s = 0; s < 8; s++)
+                h |= Vector256.ShiftLeft(Vector256.ShiftRightLogical(Vector256.Create(codes.Slice(32 * s, 32)), 2) & one, s);
+            h.CopyTo(hmask);
+            for (int j = 0; j < BlockSize; j += 128)
+            {
+                Vector256<byte> a = Vector256.Create(codes.Slice(j, 32)) & three, b = Vector256.Create(codes.Slice(j + 32, 32)) & three;
+                Vector256<byte> c = Vector256.Create(codes.Slice(j + 64, 32)) & three, d = Vector256.Create(codes.Slice(j + 96, 32)) & three;
+                (a | Vector256.ShiftLeft(b, 2) | Vector256.ShiftLeft(c, 4) | Vector256.ShiftLeft(d, 6)).CopyTo(qs.Slice(j / 4, 32));
+            }
+            return;
+        }
         hmask.Clear();
-        int m = 0;
-        byte hm = 1;
         for (int j = 0; j < BlockSize; j++)
         {
-            if (l[j] > 3)
-            {
-                hmask[m] |= hm;
-                l[j] -= 4;
-            }
-            if (++m == 32)
-            {
-                m = 0;
-                hm <<= 1;
-            }
+            int v = l[j];
+            hmask[j & 31] |= (byte)(((v >> 2) & 1) << (j >> 5));
+            l[j] = (sbyte)(v & 3);
         }
-        Span<byte> qs = y.Slice(32, 64);
         for (int j = 0, o = 0; j < BlockSize; j += 128, o += 32)
         {
             for (int k = 0; k < 32; k++)
-                qs[o + k] = (byte)((byte)l[j + k] | ((byte)l[j + k + 32] << 2) | ((byte)l[j + k + 64] << 4) | ((byte)l[j + k + 96] << 6));
+                qs[o + k] = (byte)(codes[j + k] | (codes[j + k + 32] << 2) | (codes[j + k + 64] << 4) | (codes[j + k + 96] << 6));
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
@@ -50,26 +52,26 @@ internal static class Q4_1Kernel
     public static void QuantizeVector(ReadOnlySpan<float> src, Span<byte> dst)
     {
         int blocks = src.Length / BlockSize;
+        ref float xs = ref MemoryMarshal.GetReference(src);
         Vector256<float> half = Vector256.Create(0.5f);
-        Vector256<int> fifteen = Vector256.Create(15), low = Vector256.Create(0xFF);
+        Vector256<int> fifteen = Vector256.Create(15);
         for (int i = 0; i < blocks; i++)
         {
-            ReadOnlySpan<float> x = src.Slice(i * BlockSize, BlockSize);
-            Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
-            BlockQuantLanes.MinMax(x, out float min, out float max);
+            ref float x = ref Unsafe.Add(ref xs, i * BlockSize);
+            Vector256<float> v0 = Vector256.LoadUnsafe(ref x), v1 = Vector256.LoadUnsafe(ref x, 8);
+            Vector256<float> v2 = Vector256.LoadUnsafe(ref x, 16), v3 = Vector256.LoadUnsafe(ref x, 24);
+            BlockQuantLanes.MinMax(v0, v1, v2, v3, src.Slice(i * BlockSize, BlockSize), out float min, out float max);
             float d = (max - min) / 15;
             float id = d != 0f ? 1f / d : 0f;
+            Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
             BinaryPrimitives.WriteUInt16LittleEndian(y[2..], HalfPrecision.ToFp16(min));
             Vector256<float> vmin = Vector256.Create(min), vid = Vector256.Create(id);
-            for (int h = 0; h < 16; h += 8)
-            {
-                Vector256<float> a = Vector256.Create(x.Slice(h, 8)), b = Vector256.Create(x.Slice(16 + h, 8));
-                Vector256<int> qa = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate((a - vmin) * vid + half)), fifteen) & low;
-                Vector256<int> qb = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate((b - vmin) * vid + half)), fifteen) & low;
-                Vector256<int> p = qa | Vector256.ShiftLeft(qb, 4);
-                for (int k = 0; k < 8; k++) y[4 + h + k] = (byte)p[k];
-            }
+            Vector256<int> q0 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate((v0 - vmin) * vid + half)), fifteen);
+            Vector256<int> q1 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate((v1 - vmin) * vid + half)), fifteen);
+            Vector256<int> q2 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate((v2 - vmin) * vid + half)), fifteen);
+            Vector256<int> q3 = Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate((v3 - vmin) * vid + half)), fifteen);
+            BlockQuantLanes.PackNibbles(q0, q1, q2, q3, lowNibbles: false).StoreUnsafe(ref y[4]);
         }
     }
 

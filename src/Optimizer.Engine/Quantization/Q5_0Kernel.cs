@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
@@ -66,32 +68,28 @@ internal static class Q5_0Kernel
     public static void QuantizeVector(ReadOnlySpan<float> src, Span<byte> dst)
     {
         int blocks = src.Length / BlockSize;
+        ref float xs = ref MemoryMarshal.GetReference(src);
         Vector256<float> bias = Vector256.Create(16.5f);
-        Vector256<int> top = Vector256.Create(31), low = Vector256.Create(0x0F);
+        Vector256<int> top = Vector256.Create(31);
         for (int i = 0; i < blocks; i++)
         {
-            ReadOnlySpan<float> x = src.Slice(i * BlockSize, BlockSize);
-            Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
-            float max = BlockQuantLanes.SignedAbsMax(x);
+            ref float x = ref Unsafe.Add(ref xs, i * BlockSize);
+            Vector256<float> v0 = Vector256.LoadUnsafe(ref x), v1 = Vector256.LoadUnsafe(ref x, 8);
+            Vector256<float> v2 = Vector256.LoadUnsafe(ref x, 16), v3 = Vector256.LoadUnsafe(ref x, 24);
+            float max = BlockQuantLanes.SignedAbsMax(v0, v1, v2, v3, src.Slice(i * BlockSize, BlockSize));
             float d = max / -16;
             float id = d != 0f ? 1f / d : 0f;
+            Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
             Vector256<float> vid = Vector256.Create(id);
-            Vector256<int> q0 = Code(Vector256.Create(x[..8]), vid, bias, top);
-            Vector256<int> q1 = Code(Vector256.Create(x.Slice(8, 8)), vid, bias, top);
-            Vector256<int> q2 = Code(Vector256.Create(x.Slice(16, 8)), vid, bias, top);
-            Vector256<int> q3 = Code(Vector256.Create(x.Slice(24, 8)), vid, bias, top);
+            Vector256<int> q0 = Code(v0, vid, bias, top), q1 = Code(v1, vid, bias, top);
+            Vector256<int> q2 = Code(v2, vid, bias, top), q3 = Code(v3, vid, bias, top);
             BinaryPrimitives.WriteUInt32LittleEndian(y[2..], BlockQuantLanes.FifthBits(q0, q1, q2, q3));
-            Vector256<int> p0 = (q0 & low) | Vector256.ShiftLeft(q2 & low, 4);
-            Vector256<int> p1 = (q1 & low) | Vector256.ShiftLeft(q3 & low, 4);
-            for (int k = 0; k < 8; k++)
-            {
-                y[6 + k] = (byte)p0[k];
-                y[14 + k] = (byte)p1[k];
-            }
+            BlockQuantLanes.PackNibbles(q0, q1, q2, q3, lowNibbles: true).StoreUnsafe(ref y[6]);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Code(Vector256<float> v, Vector256<float> id, Vector256<float> bias, Vector256<int> top) =>
         Vector256.Min(BlockQuantLanes.ToSByte(BlockQuantLanes.Truncate(v * id + bias)), top);
 

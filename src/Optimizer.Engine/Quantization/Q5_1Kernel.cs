@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Optimizer.Engine.Quantization;
@@ -63,30 +65,26 @@ internal static class Q5_1Kernel
     public static void QuantizeVector(ReadOnlySpan<float> src, Span<byte> dst)
     {
         int blocks = src.Length / BlockSize;
+        ref float xs = ref MemoryMarshal.GetReference(src);
         Vector256<float> half = Vector256.Create(0.5f);
-        Vector256<int> low = Vector256.Create(0x0F);
         for (int i = 0; i < blocks; i++)
         {
-            ReadOnlySpan<float> x = src.Slice(i * BlockSize, BlockSize);
-            Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
-            BlockQuantLanes.MinMax(x, out float min, out float max);
+            ref float x = ref Unsafe.Add(ref xs, i * BlockSize);
+            Vector256<float> v0 = Vector256.LoadUnsafe(ref x), v1 = Vector256.LoadUnsafe(ref x, 8);
+            Vector256<float> v2 = Vector256.LoadUnsafe(ref x, 16), v3 = Vector256.LoadUnsafe(ref x, 24);
+            BlockQuantLanes.MinMax(v0, v1, v2, v3, src.Slice(i * BlockSize, BlockSize), out float min, out float max);
             float d = (max - min) / 31;
             float id = d != 0f ? 1f / d : 0f;
+            Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
             BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
             BinaryPrimitives.WriteUInt16LittleEndian(y[2..], HalfPrecision.ToFp16(min));
             Vector256<float> vmin = Vector256.Create(min), vid = Vector256.Create(id);
-            Vector256<int> q0 = BlockQuantLanes.Truncate((Vector256.Create(x[..8]) - vmin) * vid + half);
-            Vector256<int> q1 = BlockQuantLanes.Truncate((Vector256.Create(x.Slice(8, 8)) - vmin) * vid + half);
-            Vector256<int> q2 = BlockQuantLanes.Truncate((Vector256.Create(x.Slice(16, 8)) - vmin) * vid + half);
-            Vector256<int> q3 = BlockQuantLanes.Truncate((Vector256.Create(x.Slice(24, 8)) - vmin) * vid + half);
+            Vector256<int> q0 = BlockQuantLanes.Truncate((v0 - vmin) * vid + half);
+            Vector256<int> q1 = BlockQuantLanes.Truncate((v1 - vmin) * vid + half);
+            Vector256<int> q2 = BlockQuantLanes.Truncate((v2 - vmin) * vid + half);
+            Vector256<int> q3 = BlockQuantLanes.Truncate((v3 - vmin) * vid + half);
             BinaryPrimitives.WriteUInt32LittleEndian(y[4..], BlockQuantLanes.FifthBits(q0, q1, q2, q3));
-            Vector256<int> p0 = (q0 & low) | Vector256.ShiftLeft(q2 & low, 4);
-            Vector256<int> p1 = (q1 & low) | Vector256.ShiftLeft(q3 & low, 4);
-            for (int k = 0; k < 8; k++)
-            {
-                y[8 + k] = (byte)p0[k];
-                y[16 + k] = (byte)p1[k];
-            }
+            BlockQuantLanes.PackNibbles(q0, q1, q2, q3, lowNibbles: true).StoreUnsafe(ref y[8]);
         }
     }
 
