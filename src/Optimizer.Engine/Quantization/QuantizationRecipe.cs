@@ -98,7 +98,7 @@ public sealed record QuantizationRecipe
     /// tied token embedding) is Q6_K unless the recipe is Q8_0 (Q8_0 when its rows are not whole blocks of the default
     /// type); for Q4_K_M, attn_v and ffn_down of the "use_more_bits" layers (first and last eighth, every third in
     /// between) are Q6_K. Overrides replace the result for their kind. Rows that are not whole blocks fall back as
-    /// llama.cpp does (Q6_K → Q8_0), except where it would use a type we do not implement or give up: Q4_K falls back to
+    /// llama.cpp does (Q6_K → Q8_0), except where it would use a type recipes do not choose or give up: Q4_K falls back to
     /// Q8_0 (llama.cpp: Q5_0), and Q8_0/Q4_0 to F16 (llama.cpp: fails), and any remaining misfit to F16.
     /// llama.cpp's Q4_K_S bumps (first attn_v/ffn_down layers to Q5_K) and its 70B/expert rules are not applied.
     /// </summary>
