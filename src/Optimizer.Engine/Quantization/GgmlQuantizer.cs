@@ -4,9 +4,10 @@ using System.Runtime.InteropServices;
 namespace Optimizer.Engine.Quantization;
 
 /// <summary>
-/// ggml tensor encodings in pure C#: quantization bit-identical to llama.cpp's reference quantizers
-/// (<c>quantize_row_*_ref</c>, i.e. what <c>llama-quantize</c> writes without an importance matrix) and the matching
-/// dequantizers; F32/F16/BF16 are plain conversions with ggml's rounding.
+/// ggml tensor encodings in pure C#: quantization bit-identical to ggml's <c>ggml_quantize_chunk</c> — without an
+/// importance matrix its reference quantizers (<c>quantize_row_*_ref</c>, what <c>llama-quantize</c> writes without
+/// <c>--imatrix</c>), with one the importance-weighted <c>quantize_row_*_impl</c> fits (Q8_0, F16, BF16 ignore it, as
+/// ggml does) — and the matching dequantizers; F32/F16/BF16 are plain conversions with ggml's rounding.
 /// </summary>
 public static class GgmlQuantizer
 {
@@ -46,14 +47,83 @@ public static class GgmlQuantizer
             case GgmlType.Q4_0:
                 Q4_0Kernel.Quantize(src, dst);
                 break;
+            case GgmlType.Q4_1:
+                Q4_1Kernel.Quantize(src, dst);
+                break;
+            case GgmlType.Q5_0:
+                Q5_0Kernel.Quantize(src, dst);
+                break;
+            case GgmlType.Q5_1:
+                Q5_1Kernel.Quantize(src, dst);
+                break;
+            case GgmlType.Q2_K:
+                Q2_KKernel.Quantize(src, dst);
+                break;
+            case GgmlType.Q3_K:
+                Q3_KKernel.Quantize(src, dst);
+                break;
             case GgmlType.Q4_K:
                 Q4_KKernel.Quantize(src, dst);
+                break;
+            case GgmlType.Q5_K:
+                Q5_KKernel.Quantize(src, dst);
                 break;
             case GgmlType.Q6_K:
                 Q6_KKernel.Quantize(src, dst);
                 break;
             default:
                 throw Unsupported(type);
+        }
+    }
+
+    /// <summary>
+    /// Encodes with an importance matrix (<c>ggml_quantize_chunk</c>'s <c>quant_weights</c>): <paramref name="importance"/>
+    /// holds one non-negative value per column and applies to every row; <paramref name="src"/> is one row or several
+    /// whole rows of <paramref name="importance"/>.Length values (a whole number of blocks). An empty
+    /// <paramref name="importance"/> is the plain <see cref="Quantize(GgmlType, ReadOnlySpan{float}, Span{byte})"/>; types
+    /// without an importance-weighted quantizer in ggml (Q8_0, F32, F16, BF16) ignore it.
+    /// </summary>
+    public static void Quantize(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance)
+    {
+        if (importance.IsEmpty)
+        {
+            Quantize(type, src, dst);
+            return;
+        }
+        CheckSizes(type, src.Length, dst.Length);
+        CheckImportance(type, src.Length, importance.Length);
+        switch (type)
+        {
+            case GgmlType.Q4_0:
+                Q4_0Kernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q4_1:
+                Q4_1Kernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q5_0:
+                Q5_0Kernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q5_1:
+                Q5_1Kernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q2_K:
+                Q2_KKernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q3_K:
+                Q3_KKernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q4_K:
+                Q4_KKernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q5_K:
+                Q5_KKernel.QuantizeWeighted(src, dst, importance);
+                break;
+            case GgmlType.Q6_K:
+                Q6_KKernel.QuantizeWeighted(src, dst, importance);
+                break;
+            default:
+                Quantize(type, src, dst);
+                break;
         }
     }
 
@@ -87,8 +157,26 @@ public static class GgmlQuantizer
             case GgmlType.Q4_0:
                 Q4_0Kernel.Dequantize(src, dst);
                 break;
+            case GgmlType.Q4_1:
+                Q4_1Kernel.Dequantize(src, dst);
+                break;
+            case GgmlType.Q5_0:
+                Q5_0Kernel.Dequantize(src, dst);
+                break;
+            case GgmlType.Q5_1:
+                Q5_1Kernel.Dequantize(src, dst);
+                break;
+            case GgmlType.Q2_K:
+                Q2_KKernel.Dequantize(src, dst);
+                break;
+            case GgmlType.Q3_K:
+                Q3_KKernel.Dequantize(src, dst);
+                break;
             case GgmlType.Q4_K:
                 Q4_KKernel.Dequantize(src, dst);
+                break;
+            case GgmlType.Q5_K:
+                Q5_KKernel.Dequantize(src, dst);
                 break;
             case GgmlType.Q6_K:
                 Q6_KKernel.Dequantize(src, dst);
@@ -124,34 +212,65 @@ public static class GgmlQuantizer
     }
 
     /// <summary>
+    /// Quantizes a row-major matrix with an importance matrix (<paramref name="importance"/>: empty, or one value per
+    /// column applied to every row) on all cores; the bytes equal those of a serial
+    /// <see cref="Quantize(GgmlType, ReadOnlySpan{float}, Span{byte}, ReadOnlySpan{float})"/> of the whole matrix, i.e. of
+    /// <c>ggml_quantize_chunk</c> with the same <c>quant_weights</c>.
+    /// </summary>
+    public static byte[] QuantizeMatrix(GgmlType type, ReadOnlySpan<float> src, long rows, long cols, ReadOnlySpan<float> importance)
+    {
+        long bytes = checked(rows * RowBytes(type, cols));
+        if (bytes > Array.MaxLength)
+            throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
+                $"A {rows} x {cols} {GgmlTypes.Name(type)} matrix takes {bytes} bytes, more than one array holds.");
+        var dst = new byte[bytes];
+        QuantizeMatrix(type, src, rows, cols, importance, dst);
+        return dst;
+    }
+
+    /// <summary>
     /// Quantizes a row-major matrix into <paramref name="dst"/> (exactly rows × <see cref="RowBytes"/> bytes), in parallel
     /// over chunks of rows with up to <paramref name="maxDegreeOfParallelism"/> threads (−1: all cores, 1: serial).
     /// </summary>
-    public static unsafe void QuantizeMatrix(GgmlType type, ReadOnlySpan<float> src, long rows, long cols, Span<byte> dst,
-        int maxDegreeOfParallelism = -1)
+    public static void QuantizeMatrix(GgmlType type, ReadOnlySpan<float> src, long rows, long cols, Span<byte> dst,
+        int maxDegreeOfParallelism = -1) =>
+        QuantizeMatrix(type, src, rows, cols, default, dst, maxDegreeOfParallelism);
+
+    /// <summary>
+    /// Quantizes a row-major matrix with an importance matrix (empty, or one value per column) into
+    /// <paramref name="dst"/> (exactly rows × <see cref="RowBytes"/> bytes), in parallel over chunks of rows with up to
+    /// <paramref name="maxDegreeOfParallelism"/> threads (−1: all cores, 1: serial).
+    /// </summary>
+    public static unsafe void QuantizeMatrix(GgmlType type, ReadOnlySpan<float> src, long rows, long cols, ReadOnlySpan<float> importance,
+        Span<byte> dst, int maxDegreeOfParallelism = -1)
     {
         long rowBytes = CheckMatrix(type, src.Length, dst.Length, rows, cols);
+        if (!importance.IsEmpty && importance.Length != cols)
+            throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
+                $"An importance matrix has one value per column: {importance.Length} values for {cols} columns.");
         if (rows == 0)
             return;
         int threads = maxDegreeOfParallelism < 0 ? Environment.ProcessorCount : Math.Max(1, maxDegreeOfParallelism);
         if (threads == 1 || rows == 1 || (long)src.Length < ParallelThreshold)
         {
-            Quantize(type, src, dst);
+            Quantize(type, src, dst, importance);
             return;
         }
         long chunkRows = Math.Max(1, (rows + threads * 4L - 1) / (threads * 4L));
         long chunks = (rows + chunkRows - 1) / chunkRows;
         fixed (float* ps = src)
+        fixed (float* pw = importance)
         fixed (byte* pd = dst)
         {
-            nint srcBase = (nint)ps, dstBase = (nint)pd;
+            nint srcBase = (nint)ps, dstBase = (nint)pd, weightBase = (nint)pw;
+            int weightCount = importance.Length;
             Parallel.For(0L, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
             {
                 long first = chunk * chunkRows;
                 long count = Math.Min(chunkRows, rows - first);
                 var s = new ReadOnlySpan<float>((float*)srcBase + first * cols, checked((int)(count * cols)));
                 var d = new Span<byte>((byte*)dstBase + first * rowBytes, checked((int)(count * rowBytes)));
-                Quantize(type, s, d);
+                Quantize(type, s, d, new ReadOnlySpan<float>((float*)weightBase, weightCount));
             });
         }
     }
@@ -172,6 +291,14 @@ public static class GgmlQuantizer
             throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
                 $"A {rows} x {cols} {GgmlTypes.Name(type)} matrix is {rows * cols} values in {rows * rowBytes} bytes; got {values} values and {bytes} bytes.");
         return rowBytes;
+    }
+
+    private static void CheckImportance(GgmlType type, long values, int importance)
+    {
+        int block = GgmlTypes.BlockSize(type);
+        if (importance % block != 0 || values % importance != 0)
+            throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
+                $"An importance matrix of {importance} values (one per column) needs rows of that many values in whole {GgmlTypes.Name(type)} blocks of {block}; got {values} values.");
     }
 
     private static void CheckSizes(GgmlType type, long values, long bytes)

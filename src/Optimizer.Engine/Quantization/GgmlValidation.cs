@@ -26,9 +26,11 @@ public static class GgmlValidation
             bool finite = type switch
             {
                 GgmlType.F32 => float.IsFinite(BinaryPrimitives.ReadSingleLittleEndian(block)),
-                GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 => Fp16Finite(block),
+                GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 => Fp16Finite(block),
                 GgmlType.BF16 => (BinaryPrimitives.ReadUInt16LittleEndian(block) & 0x7F80) != 0x7F80,
-                GgmlType.Q4_K => Fp16Finite(block) && Fp16Finite(block[2..]),
+                GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => Fp16Finite(block) && Fp16Finite(block[2..]),
+                GgmlType.Q2_K => Fp16Finite(block[80..]) && Fp16Finite(block[82..]),
+                GgmlType.Q3_K => Fp16Finite(block[108..]),
                 GgmlType.Q6_K => Fp16Finite(block[208..]),
                 _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown ggml type."),
             };

@@ -8,6 +8,8 @@ namespace Optimizer.Engine.Quantization;
 /// Q6_K super-blocks (<c>block_q6_K</c>: 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 int8 scales, fp16 d)
 /// bit-identical to ggml's <c>quantize_row_q6_K_ref</c>: sixteen sub-blocks of 16 fitted with <c>make_qx_quants</c>
 /// (nmax 32, x² weights), scales quantized to int8 against the one of largest magnitude, codes recomputed from them.
+/// With an importance matrix, to <c>quantize_row_q6_K_impl</c>: the same with the importance values themselves as the
+/// fit's weights.
 /// </summary>
 internal static class Q6_KKernel
 {
@@ -18,26 +20,39 @@ internal static class Q6_KKernel
     public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst) => Quantize(src, dst, Vector256.IsHardwareAccelerated);
 
     /// <summary>Quantizes whole super-blocks with the lane-parallel fit (<paramref name="lanes"/>) or the scalar one.</summary>
-    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst, bool lanes)
+    public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst, bool lanes) => Run(src, dst, default, lanes);
+
+    /// <summary>Quantizes whole rows of <paramref name="importance"/>.Length values with the imatrix fit.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance) =>
+        QuantizeWeighted(src, dst, importance, Vector256.IsHardwareAccelerated);
+
+    /// <summary>The imatrix fit with the lane-parallel sub-block fits (<paramref name="lanes"/>) or the scalar ones.</summary>
+    public static void QuantizeWeighted(ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance, bool lanes) =>
+        Run(src, dst, importance, lanes);
+
+    private static void Run(ReadOnlySpan<float> src, Span<byte> dst, ReadOnlySpan<float> importance, bool lanes)
     {
         Span<sbyte> l = stackalloc sbyte[BlockSize];
         Span<float> scales = stackalloc float[16];
         Span<Vector256<float>> vx = stackalloc Vector256<float>[16];
+        Span<Vector256<float>> vw = importance.IsEmpty ? default : stackalloc Vector256<float>[16];
         Span<Vector256<int>> vl = stackalloc Vector256<int>[16];
+        int blocksPerRow = importance.IsEmpty ? 1 : importance.Length / BlockSize;
         int blocks = src.Length / BlockSize;
         for (int i = 0; i < blocks; i++)
         {
             ReadOnlySpan<float> x = src.Slice(i * BlockSize, BlockSize);
+            ReadOnlySpan<float> qw = importance.IsEmpty ? default : importance.Slice(i % blocksPerRow * BlockSize, BlockSize);
             Span<byte> y = dst.Slice(i * BlockBytes, BlockBytes);
             if (lanes)
             {
-                FitLanes(x, 0, l, scales, vx, vl);
-                FitLanes(x, 8, l, scales, vx, vl);
+                FitLanes(x, qw, 0, l, scales, vx, vw, vl);
+                FitLanes(x, qw, 8, l, scales, vx, vw, vl);
             }
             else
             {
                 for (int ib = 0; ib < 16; ib++)
-                    scales[ib] = KQuantMath.MakeQxQuants(32, x.Slice(16 * ib, 16), l.Slice(16 * ib, 16));
+                    scales[ib] = KQuantMath.MakeQxQuants(32, x.Slice(16 * ib, 16), qw.IsEmpty ? default : qw.Slice(16 * ib, 16), l.Slice(16 * ib, 16));
             }
             float maxScale = 0;
             float maxAbsScale = 0;
@@ -95,9 +110,12 @@ internal static class Q6_KKernel
         }
     }
 
-    /// <summary>Sub-blocks <paramref name="first"/>..first+7 fitted one per lane (bit-identical to the scalar fits).</summary>
-    private static void FitLanes(ReadOnlySpan<float> x, int first, Span<sbyte> l, Span<float> scales,
-        Span<Vector256<float>> vx, Span<Vector256<int>> vl)
+    /// <summary>
+    /// Sub-blocks <paramref name="first"/>..first+7 fitted one per lane (bit-identical to the scalar fits), weighted by
+    /// <paramref name="qw"/> when it is not empty.
+    /// </summary>
+    private static void FitLanes(ReadOnlySpan<float> x, ReadOnlySpan<float> qw, int first, Span<sbyte> l, Span<float> scales,
+        Span<Vector256<float>> vx, Span<Vector256<float>> vw, Span<Vector256<int>> vl)
     {
         Span<float> lane = stackalloc float[8];
         Span<int> codes = stackalloc int[8];
@@ -106,7 +124,15 @@ internal static class Q6_KKernel
             for (int j = 0; j < 8; j++) lane[j] = x[16 * (first + j) + k];
             vx[k] = Vector256.Create<float>(lane);
         }
-        KQuantLanes.MakeQxQuants(32, vx, vl).CopyTo(scales[first..]);
+        if (qw.IsEmpty)
+        {
+            KQuantLanes.MakeQxQuants(32, vx, vl).CopyTo(scales[first..]);
+        }
+        else
+        {
+            BlockQuantLanes.Transpose(qw.Slice(16 * first, 128), 16, 8, vw);
+            KQuantLanes.MakeQxQuants(32, vx, vw, vl).CopyTo(scales[first..]);
+        }
         for (int k = 0; k < 16; k++)
         {
             vl[k].CopyTo(codes);

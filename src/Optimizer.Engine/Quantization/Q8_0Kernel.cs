@@ -41,13 +41,15 @@ internal static class Q8_0Kernel
             float id = d != 0f ? 1f / d : 0f;
             BinaryPrimitives.WriteUInt16LittleEndian(y, HalfPrecision.ToFp16(d));
             for (int j = 0; j < BlockSize; j++)
-                y[2 + j] = (byte)(sbyte)(int)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+                y[2 + j] = (byte)KQuantMath.Truncate(MathF.Round(x[j] * id, MidpointRounding.AwayFromZero));
         }
     }
 
     /// <summary>
     /// Vector256 path: the abs-max is order-independent (exact), each product <c>x·id</c> is the same IEEE multiply, and
-    /// round-half-away-from-zero is done exactly as truncate-then-adjust (<c>x − trunc(x)</c> is exact below 2^23).
+    /// round-half-away-from-zero is done exactly as truncate-then-adjust (<c>x − trunc(x)</c> is exact below 2^23); the
+    /// conversion to int8 keeps the low byte of x86's truncation (an infinite id, from a subnormal d, gives 0x80000000 and
+    /// so code 0), as C's <c>(int8_t)roundf(x)</c> does there.
     /// </summary>
     public static void QuantizeVector(ReadOnlySpan<float> src, Span<byte> dst)
     {
@@ -56,6 +58,7 @@ internal static class Q8_0Kernel
         Vector256<float> half = Vector256.Create(0.5f);
         Vector256<float> one = Vector256.Create(1f);
         Vector256<float> signMask = Vector256.Create(-0f);
+        Vector256<uint> lowByte = Vector256.Create(0xFFu);
         for (int i = 0; i < blocks; i++)
         {
             ref float x = ref Unsafe.Add(ref xs, i * BlockSize);
@@ -76,12 +79,12 @@ internal static class Q8_0Kernel
             Vector256<int> q1 = RoundAway(v1 * vid, half, one, signMask);
             Vector256<int> q2 = RoundAway(v2 * vid, half, one, signMask);
             Vector256<int> q3 = RoundAway(v3 * vid, half, one, signMask);
-            Vector256<short> s01 = Vector256.Narrow(q0, q1);
-            Vector256<short> s23 = Vector256.Narrow(q2, q3);
-            Vector128<sbyte> b0 = Vector128.Narrow(s01.GetLower(), s01.GetUpper());
-            Vector128<sbyte> b1 = Vector128.Narrow(s23.GetLower(), s23.GetUpper());
-            b0.AsByte().StoreUnsafe(ref y[2]);
-            b1.AsByte().StoreUnsafe(ref y[18]);
+            Vector256<ushort> s01 = Vector256.Narrow(q0.AsUInt32() & lowByte, q1.AsUInt32() & lowByte);
+            Vector256<ushort> s23 = Vector256.Narrow(q2.AsUInt32() & lowByte, q3.AsUInt32() & lowByte);
+            Vector128<byte> b0 = Vector128.Narrow(s01.GetLower(), s01.GetUpper());
+            Vector128<byte> b1 = Vector128.Narrow(s23.GetLower(), s23.GetUpper());
+            b0.StoreUnsafe(ref y[2]);
+            b1.StoreUnsafe(ref y[18]);
         }
     }
 
@@ -91,7 +94,7 @@ internal static class Q8_0Kernel
         Vector256<float> t = Vector256.Truncate(v);
         Vector256<float> frac = Vector256.Abs(v - t);
         Vector256<float> step = (one | (v & signMask)) & Vector256.GreaterThanOrEqual(frac, half);
-        return Vector256.ConvertToInt32(t + step);
+        return BlockQuantLanes.Truncate(t + step);
     }
 
     /// <summary><c>dequantize_row_q8_0</c>: <c>x = q·d</c>.</summary>

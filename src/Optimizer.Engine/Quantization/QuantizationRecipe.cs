@@ -22,6 +22,13 @@ public sealed record QuantizationRecipe
         ("Q4_K_M", GgmlType.Q4_K, LlamaFileType.MostlyQ4_K_M),
     };
 
+    /// <summary>
+    /// The types an override may name. <see cref="GgmlType"/> has more members (encoders without a recipe rule yet);
+    /// recipes keep to this list until llama.cpp's rules for the others are mirrored.
+    /// </summary>
+    private static readonly GgmlType[] OverrideTypes =
+        { GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.BF16 };
+
     /// <summary>The recipe names <see cref="Parse"/> accepts (case-insensitive).</summary>
     public static IReadOnlyList<string> Names { get; } = Bases.Select(b => b.Name).ToArray();
 
@@ -75,9 +82,9 @@ public sealed record QuantizationRecipe
             string typeName = item[(eq + 1)..].Trim();
             if (!TensorKinds.All.Contains(kind))
                 throw Invalid($"Unknown tensor kind '{item[..eq].Trim()}' in '{item}'", $"valid kinds: {string.Join(", ", TensorKinds.All)}");
-            if (!GgmlTypes.TryParse(typeName, out GgmlType type))
+            if (!GgmlTypes.TryParse(typeName, out GgmlType type) || Array.IndexOf(OverrideTypes, type) < 0)
                 throw Invalid($"Unknown type '{typeName}' in '{item}'",
-                    $"valid types: {string.Join(", ", Enum.GetValues<GgmlType>().Select(GgmlTypes.Name))}");
+                    $"valid types: {string.Join(", ", OverrideTypes.Select(GgmlTypes.Name))}");
             if (overrides.Any(o => o.Key == kind))
                 throw Invalid($"Tensor kind '{kind}' is overridden twice", "give each kind once");
             overrides.Add(new(kind, type));
@@ -91,7 +98,7 @@ public sealed record QuantizationRecipe
     /// tied token embedding) is Q6_K unless the recipe is Q8_0 (Q8_0 when its rows are not whole blocks of the default
     /// type); for Q4_K_M, attn_v and ffn_down of the "use_more_bits" layers (first and last eighth, every third in
     /// between) are Q6_K. Overrides replace the result for their kind. Rows that are not whole blocks fall back as
-    /// llama.cpp does (Q6_K → Q8_0), except where it would use a type we do not implement or give up: Q4_K falls back to
+    /// llama.cpp does (Q6_K → Q8_0), except where it would use a type recipes do not choose or give up: Q4_K falls back to
     /// Q8_0 (llama.cpp: Q5_0), and Q8_0/Q4_0 to F16 (llama.cpp: fails), and any remaining misfit to F16.
     /// llama.cpp's Q4_K_S bumps (first attn_v/ffn_down layers to Q5_K) and its 70B/expert rules are not applied.
     /// </summary>

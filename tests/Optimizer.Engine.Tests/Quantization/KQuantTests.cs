@@ -44,7 +44,10 @@ public class KQuantTests
     }
 
     [Theory]
+    [InlineData(GgmlType.Q2_K)]
+    [InlineData(GgmlType.Q3_K)]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void Zero_super_block_is_all_zero_bytes(GgmlType type)
     {
@@ -95,24 +98,110 @@ public class KQuantTests
         Assert.True(QuantizationError.RelativeRmse(x, back) < 0.02);
     }
 
+    public static void QuantizeK(GgmlType type, float[] x, byte[] dst, bool lanes)
+    {
+        switch (type)
+        {
+            case GgmlType.Q2_K: Q2_KKernel.Quantize(x, dst, lanes); break;
+            case GgmlType.Q3_K: Q3_KKernel.Quantize(x, dst, lanes); break;
+            case GgmlType.Q4_K: Q4_KKernel.Quantize(x, dst, lanes); break;
+            case GgmlType.Q5_K: Q5_KKernel.Quantize(x, dst, lanes); break;
+            default: Q6_KKernel.Quantize(x, dst, lanes); break;
+        }
+    }
+
     [Theory]
+    [InlineData(GgmlType.Q2_K)]
+    [InlineData(GgmlType.Q3_K)]
     [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q5_K)]
     [InlineData(GgmlType.Q6_K)]
     public void Lane_parallel_fits_give_the_scalar_bytes(GgmlType type)
     {
         float[] x = RandomData.Mixed(new Random(17), 256 * 96);
+        var rng = new Random(18);
+        for (int i = 0; i < 256 * 4; i++) x[256 * 90 + i] = RandomData.Gaussian(rng) * 1e-39f; // subnormal super-blocks
         var lanes = new byte[GgmlTypes.ByteCount(type, x.Length)];
         var scalar = new byte[lanes.Length];
-        if (type == GgmlType.Q4_K)
-        {
-            Q4_KKernel.Quantize(x, lanes, lanes: true);
-            Q4_KKernel.Quantize(x, scalar, lanes: false);
-        }
-        else
-        {
-            Q6_KKernel.Quantize(x, lanes, lanes: true);
-            Q6_KKernel.Quantize(x, scalar, lanes: false);
-        }
+        QuantizeK(type, x, lanes, lanes: true);
+        QuantizeK(type, x, scalar, lanes: false);
         Assert.Equal(scalar, lanes);
+    }
+
+    [Fact]
+    public void Q3_K_constant_sub_blocks_round_trip_exactly_through_signed_scales()
+    {
+        // Each sub-block fits to code −4 with scale x/−4 (−0.25 for 1, 0.125 for −0.5); the 6-bit scales −32 and 16 of
+        // d = 1/128 hold those exactly, so no code needs the third (hmask) bit and every value comes back.
+        var x = new float[256];
+        for (int j = 0; j < 16; j++)
+            x.AsSpan(16 * j, 16).Fill(j % 2 == 0 ? 1f : -0.5f);
+        var y = new byte[110];
+        GgmlQuantizer.Quantize(GgmlType.Q3_K, x, y);
+        Assert.All(y[..96], b => Assert.Equal(0, b)); // hmask and 2-bit codes
+        Assert.Equal(0x2000, BitConverter.ToUInt16(y, 108)); // fp16(1/128)
+        var back = new float[256];
+        GgmlQuantizer.Dequantize(GgmlType.Q3_K, y, back);
+        Assert.Equal(x, back);
+    }
+
+    [Fact]
+    public void Q5_K_keeps_a_negative_offset_through_the_min_and_uses_the_fifth_bit()
+    {
+        var rng = new Random(6);
+        var x = new float[256];
+        for (int i = 0; i < 256; i++) x[i] = -2f + 0.1f * RandomData.Gaussian(rng);
+        var y = new byte[176];
+        GgmlQuantizer.Quantize(GgmlType.Q5_K, x, y);
+        var back = new float[256];
+        GgmlQuantizer.Dequantize(GgmlType.Q5_K, y, back);
+        Assert.True(QuantizationError.RelativeRmse(x, back) < 0.005);
+        Assert.Contains(y[16..48], b => b != 0);
+    }
+
+    [Fact]
+    public void Q2_K_all_equal_negative_block_is_all_min()
+    {
+        float[] x = Enumerable.Repeat(-0.5f, 256).ToArray();
+        var y = new byte[84];
+        GgmlQuantizer.Quantize(GgmlType.Q2_K, x, y);
+        var back = new float[256];
+        GgmlQuantizer.Dequantize(GgmlType.Q2_K, y, back);
+        Assert.All(back, v => Assert.Equal(-0.5f, v, 0.001f));
+        Assert.All(y[16..80], b => Assert.Equal(0, b)); // every code 0: the value is the min
+    }
+
+    [Theory]
+    [InlineData(float.NaN, int.MinValue)]
+    [InlineData(float.PositiveInfinity, int.MinValue)]
+    [InlineData(float.NegativeInfinity, int.MinValue)]
+    [InlineData(2147483648f, int.MinValue)]
+    [InlineData(-2147483648f, int.MinValue)]
+    [InlineData(-1.9f, -1)]
+    [InlineData(16.99f, 16)]
+    [InlineData(-0f, 0)]
+    public void Truncate_is_x86_cvttss2si(float value, int expected)
+    {
+        Assert.Equal(expected, KQuantMath.Truncate(value));
+    }
+
+    [Fact]
+    public void MakeQpQuants_is_zero_below_eps_and_fits_exact_multiples()
+    {
+        var l = new byte[4];
+        Assert.Equal(0f, KQuantMath.MakeQpQuants(63, new[] { 1e-16f, 0f, 5e-16f, 0f }, l, new[] { 1f, 1f, 1f, 1f }));
+        Assert.All(l, b => Assert.Equal(0, b));
+
+        float scale = KQuantMath.MakeQpQuants(63, new[] { 0.5f, 31.5f, 10f, 0f }, l, new[] { 1f, 1f, 1f, 1f });
+        Assert.Equal(0.5f, scale);
+        Assert.Equal(new byte[] { 1, 63, 20, 0 }, l);
+    }
+
+    [Fact]
+    public void MakeQpQuants_stores_negative_codes_wrapped_as_C_uint8()
+    {
+        var l = new byte[2];
+        KQuantMath.MakeQpQuants(15, new[] { -1f, 2f }, l, new[] { 1f, 1f });
+        Assert.True(l[0] > 15, $"code {l[0]}"); // nearest_int(-7.5) = -8 stored in a uint8_t
     }
 }

@@ -84,6 +84,20 @@ public class Q4_0KernelTests
         Assert.Equal(0x8C, y[3]);
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Subnormal_block_with_an_infinite_inverse_scale_gets_code_0_as_x86_C_does(bool vector)
+    {
+        var x = new float[32];
+        x[0] = 1e-40f;   // max: d = -1.25e-41 (fp16 -0), id = -inf
+        x[1] = -1e-40f;  // +inf + 8.5 -> (int8_t) of 0x80000000 = 0 (a saturating conversion would give 15)
+        x[17] = 3e-41f;  // -inf -> 0
+        byte[] y = Quantize(x, vector);
+        Assert.Equal(0x00, y[0]);
+        Assert.Equal(0x80, y[1]);
+        Assert.All(y[2..], b => Assert.Equal(0x00, b)); // zeros too: 0 * inf is NaN, also 0x80000000
+    }
+
     [Fact]
     public void Vector_path_gives_the_scalar_bytes_on_random_data()
     {

@@ -22,6 +22,18 @@ public class Q8_0KernelTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void Subnormal_block_with_an_infinite_inverse_scale_gets_code_0_as_x86_C_does(bool vector)
+    {
+        var x = new float[32];
+        x[0] = 1e-40f;  // d = amax/127 is subnormal, 1/d = +inf
+        x[1] = -1e-40f; // -inf -> (int8_t) gives 0x80000000's low byte, not a saturated -128
+        x[2] = 5e-41f;  // +inf -> 0 (a saturating conversion would give 0xFF)
+        byte[] y = Quantize(x, vector);
+        Assert.All(y[2..], b => Assert.Equal(0, b));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void All_equal_block_gets_scale_one_over_127_and_code_127(bool vector)
     {
         float[] x = Enumerable.Repeat(1f, 32).ToArray();
