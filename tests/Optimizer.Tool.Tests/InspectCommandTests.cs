@@ -19,6 +19,26 @@ public sealed class InspectCommandTests : IClassFixture<InspectCommandTests.Mode
     }
 
     [Fact]
+    public void Gguf_input_shows_each_tensors_stored_type_and_bytes()
+    {
+        string output = Path.Combine(_model.Tiny.Root, "q8");
+        var optimized = ToolProcess.Run("optimize", _model.Tiny.Folder, "-o", output, "--quant", "Q8_0", "--mitigations", "none",
+            "--calibration-tokens", "64", "--sequence-length", "32", "--eval-tokens", "32", "--quiet");
+        Assert.True(optimized.ExitCode == 0, optimized.ToString());
+        var result = ToolProcess.Run("inspect", Path.Combine(output, "tiny-llama.gguf"), "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.StdOut);
+        var tensors = doc.RootElement.GetProperty("tensors").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!);
+        // Q8_0 blocks of 32: 34 bytes each (read back as F32, but stored as Q8_0).
+        var q = tensors["model.layers.0.self_attn.q_proj.weight"];
+        Assert.Equal("Q8_0", q.GetProperty("dtype").GetString());
+        Assert.Equal(32 * 32 / 32 * 34, q.GetProperty("bytes").GetInt64());
+        Assert.Equal("F32", tensors["model.norm.weight"].GetProperty("dtype").GetString());
+        var dtypes = doc.RootElement.GetProperty("dtypes").EnumerateArray().Select(d => d.GetProperty("dtype").GetString()).ToArray();
+        Assert.Equal(new[] { "F32", "Q8_0" }, dtypes);
+    }
+
+    [Fact]
     public void Text_ShowsArchitectureParametersFilesAndTensors()
     {
         var result = ToolProcess.Run("inspect", _model.Tiny.Folder);

@@ -14,13 +14,20 @@ public sealed record ModelSummary(
     string TokenizerKind,
     IReadOnlyList<ModelSummary.FileRow> Files,
     IReadOnlyList<ModelSummary.DTypeRow> DTypes,
-    IReadOnlyList<TensorInfo> Tensors)
+    IReadOnlyList<TensorInfo> Tensors,
+    IReadOnlyDictionary<string, ModelSummary.Storage> Stored)
 {
+    /// <summary>How a tensor is stored: the file's element type name (F32, BF16, Q8_0 …) and its bytes in the file.</summary>
+    public sealed record Storage(string Type, long Bytes);
+
+    /// <summary>How <paramref name="tensor"/> is stored.</summary>
+    public Storage StorageOf(TensorInfo tensor) => Stored[tensor.Name];
+
     /// <summary>One file of the folder: its name relative to the folder (forward slashes) and size.</summary>
     public sealed record FileRow(string Name, long Bytes);
 
     /// <summary>How many tensors, elements and bytes are stored in one element type.</summary>
-    public sealed record DTypeRow(DType DType, int Tensors, long Elements, long Bytes);
+    public sealed record DTypeRow(string DType, int Tensors, long Elements, long Bytes);
 
     /// <summary>Total size of the files.</summary>
     public long TotalBytes => Files.Sum(f => f.Bytes);
@@ -30,15 +37,17 @@ public sealed record ModelSummary(
     /// (<see cref="Cli.NaturalStringComparer"/>), dtypes by their name, so that the output depends only on the model.
     /// </summary>
     public static ModelSummary Create(string name, ModelConfig config, long parameterCount, string tokenizerKind,
-        IEnumerable<FileRow> files, IEnumerable<TensorInfo> tensors)
+        IEnumerable<FileRow> files, IEnumerable<TensorInfo> tensors, Func<TensorInfo, Storage>? storage = null)
     {
+        storage ??= t => new Storage(Engine.Formats.DTypes.SafetensorsName(t.DType), t.Length);
         var sortedTensors = tensors.OrderBy(t => t.Name, Cli.NaturalStringComparer.Instance).ToList();
+        var stored = sortedTensors.ToDictionary(t => t.Name, storage, StringComparer.Ordinal);
         var dtypes = sortedTensors
-            .GroupBy(t => t.DType)
-            .Select(g => new DTypeRow(g.Key, g.Count(), g.Sum(t => t.ElementCount), g.Sum(t => t.Length)))
-            .OrderBy(r => Engine.Formats.DTypes.SafetensorsName(r.DType), StringComparer.Ordinal)
+            .GroupBy(t => stored[t.Name].Type)
+            .Select(g => new DTypeRow(g.Key, g.Count(), g.Sum(t => t.ElementCount), g.Sum(t => stored[t.Name].Bytes)))
+            .OrderBy(r => r.DType, StringComparer.Ordinal)
             .ToList();
         var sortedFiles = files.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
-        return new ModelSummary(name, config, parameterCount, tokenizerKind, sortedFiles, dtypes, sortedTensors);
+        return new ModelSummary(name, config, parameterCount, tokenizerKind, sortedFiles, dtypes, sortedTensors, stored);
     }
 }

@@ -31,7 +31,7 @@ public static class ModelSummaryJson
             foreach (var row in summary.DTypes)
             {
                 w.WriteStartObject();
-                w.WriteString("dtype", DTypes.SafetensorsName(row.DType));
+                w.WriteString("dtype", row.DType);
                 w.WriteNumber("tensors", row.Tensors);
                 w.WriteNumber("elements", row.Elements);
                 w.WriteNumber("bytes", row.Bytes);
@@ -53,11 +53,11 @@ public static class ModelSummaryJson
             {
                 w.WriteStartObject();
                 w.WriteString("name", tensor.Name);
-                w.WriteString("dtype", DTypes.SafetensorsName(tensor.DType));
+                w.WriteString("dtype", summary.StorageOf(tensor).Type);
                 w.WriteStartArray("shape");
                 foreach (long d in tensor.Shape) w.WriteNumberValue(d);
                 w.WriteEndArray();
-                w.WriteNumber("bytes", tensor.Length);
+                w.WriteNumber("bytes", summary.StorageOf(tensor).Bytes);
                 w.WriteString("file", tensor.File.Replace('\\', '/'));
                 w.WriteEndObject();
             }

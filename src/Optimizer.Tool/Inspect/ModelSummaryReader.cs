@@ -33,6 +33,10 @@ public static class ModelSummaryReader
             folder.ParameterCount,
             tokenizer,
             folder.Files.Select(f => new ModelSummary.FileRow(f.RelativePath.Replace('\\', '/'), f.Size)),
-            folder.Weights.Tensors);
+            folder.Weights.Tensors,
+            // A GGUF model's tensors are read as floats (Q8_0 dequantized); inspect shows how the file stores them.
+            folder.Weights is Engine.Formats.Gguf.GgufTensorSource gguf
+                ? t => gguf.Stored(t.Name) is { } s ? new ModelSummary.Storage(s.TypeName, s.ByteCount) : new ModelSummary.Storage(DTypes.SafetensorsName(t.DType), t.Length)
+                : null);
     }
 }

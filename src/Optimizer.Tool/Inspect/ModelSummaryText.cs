@@ -45,7 +45,7 @@ public static class ModelSummaryText
         writer.WriteLine("Data types");
         var dtypes = new TextTable("DTYPE", ">TENSORS", ">ELEMENTS", ">SIZE");
         foreach (var row in summary.DTypes)
-            dtypes.AddRow(DTypes.SafetensorsName(row.DType), Units.Count(row.Tensors), Units.Count(row.Elements), Units.Bytes(row.Bytes));
+            dtypes.AddRow(row.DType, Units.Count(row.Tensors), Units.Count(row.Elements), Units.Bytes(row.Bytes));
         dtypes.Write(writer);
         writer.WriteLine();
 
@@ -58,7 +58,7 @@ public static class ModelSummaryText
         writer.WriteLine();
         writer.WriteLine($"Tensors ({summary.Tensors.Count})");
         var tensors = new TextTable("NAME", "DTYPE", "SHAPE", ">SIZE");
-        foreach (var t in summary.Tensors) tensors.AddRow(t.Name, DTypes.SafetensorsName(t.DType), t.ShapeText, Units.Bytes(t.Length));
+        foreach (var t in summary.Tensors) tensors.AddRow(t.Name, summary.StorageOf(t).Type, t.ShapeText, Units.Bytes(summary.StorageOf(t).Bytes));
         tensors.Write(writer);
     }
 

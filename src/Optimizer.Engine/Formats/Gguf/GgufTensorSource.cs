@@ -56,6 +56,12 @@ public sealed class GgufTensorSource : ITensorSource
     /// <summary>The GGUF file the weights come from.</summary>
     public GgufFile File => _file;
 
+    /// <summary>
+    /// How the tensor named <paramref name="name"/> (Hugging Face name) is stored in the file: its ggml type (e.g.
+    /// <c>Q8_0</c>, which <see cref="Tensors"/> presents as F32) and its byte count there.
+    /// </summary>
+    public GgufTensorInfo? Stored(string name) => _byName.TryGetValue(name, out var entry) ? entry.Stored : null;
+
     /// <inheritdoc/>
     public IReadOnlyList<TensorInfo> Tensors { get; }
 
