@@ -164,6 +164,28 @@ public sealed class HostileInputTests : IDisposable
         AssertError(Run("eval", _model.Folder, "--text", text, "--quiet"), "OOPT1009", path);
     }
 
+    [Theory]
+    [InlineData("config.json")]
+    [InlineData("tokenizer.json")]
+    [InlineData("model.safetensors")]
+    public void A_folder_where_a_model_file_is_read_is_named_as_such(string file)
+    {
+        string path = Path.Combine(_model.Folder, file);
+        File.Delete(path);
+        Directory.CreateDirectory(path);
+        string text = _model.WriteText("eval.txt", SampleText.Create(2000));
+        ToolResult result = Run("eval", _model.Folder, "--text", text, "--quiet");
+        AssertError(result, "OOPT1009", path);
+        Assert.Contains("is a folder, not a regular file", result.StdErr);
+    }
+
+    [Fact]
+    public void A_folder_as_text_is_named_as_such()
+    {
+        ToolResult result = Run("eval", _model.Folder, "--text", _model.Root, "--quiet");
+        AssertError(result, "OOPT1009", _model.Root);
+    }
+
     [Fact]
     public void A_named_pipe_as_text_is_refused_without_hanging()
     {

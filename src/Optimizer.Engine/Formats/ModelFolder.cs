@@ -101,6 +101,11 @@ public sealed class ModelFolder : IDisposable
 
     private static ITensorSource OpenWeights(string folder)
     {
+        foreach (string name in new[] { SafetensorsCheckpoint.SingleFileName, ShardIndex.FileName })
+        {
+            string file = System.IO.Path.Combine(folder, name);
+            if (Directory.Exists(file)) FileKind.RequireRegular(file, "weights file", ErrorCodes.NoWeights);
+        }
         if (SafetensorsCheckpoint.Exists(folder))
         {
             // Our int8/int4 folders (docs/safetensors-int.md) are read as float weights, dequantized on read.

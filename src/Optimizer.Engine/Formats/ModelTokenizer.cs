@@ -53,6 +53,10 @@ public sealed class ModelTokenizer
         ArgumentNullException.ThrowIfNull(config);
         string json = Path.Combine(folder, ByteLevelBpeLoader.FileName);
         string model = Path.Combine(folder, SentencePieceLoader.FileName);
+        foreach (string file in new[] { json, model })
+        {
+            if (Directory.Exists(file)) FileKind.RequireRegular(file, "tokenizer file", ErrorCodes.TokenizerMissing);
+        }
         LoadedTokenizer inner;
         if (System.IO.File.Exists(json))
         {
