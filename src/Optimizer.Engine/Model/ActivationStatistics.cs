@@ -38,7 +38,8 @@ public sealed class ActivationStatistics : IActivationProbe
         if (!_sites.TryGetValue(key, out var stats))
         {
             stats = new SiteStatistics(context.Layer, context.Site, channels, _options.TopK,
-                _options.TokenMedianSites is null || _options.TokenMedianSites.Contains(context.Site));
+                _options.TokenMedianSites is null || _options.TokenMedianSites.Contains(context.Site),
+                _options.ChannelMomentSites?.Contains(context.Site) == true);
             _sites.Add(key, stats);
         }
         else if (stats.Channels != channels)
