@@ -124,6 +124,36 @@ public static class GgmlQuantizer
     }
 
     /// <summary>
+    /// Quantizes a row-major matrix as <c>llama-quantize</c> does with an importance matrix: <paramref name="importance"/>
+    /// holds one weight per column (<see cref="Imatrix.ImportanceMatrix.GetQuantWeights"/>, the <c>quant_weights</c> of
+    /// <c>ggml_quantize_chunk</c>) or is empty for the reference path. Types whose ggml quantizer ignores the weights
+    /// (F32, F16, BF16, Q8_0) give exactly the bytes of <see cref="QuantizeMatrix(GgmlType, ReadOnlySpan{float}, long, long)"/>.
+    /// The importance-weighted quantizers of the other types are not in this build yet: with non-empty weights they fail
+    /// with <see cref="ErrorCodes.ImportanceQuantizationUnavailable"/>.
+    /// </summary>
+    public static byte[] QuantizeMatrix(GgmlType type, ReadOnlySpan<float> src, long rows, long cols, ReadOnlySpan<float> importance)
+    {
+        if (importance.IsEmpty || IgnoresImportance(type))
+        {
+            if (!importance.IsEmpty) CheckImportance(type, importance.Length, cols);
+            return QuantizeMatrix(type, src, rows, cols);
+        }
+        CheckImportance(type, importance.Length, cols);
+        throw new OptimizerException(ErrorCodes.ImportanceQuantizationUnavailable,
+            $"Importance-weighted {GgmlTypes.Name(type)} quantization is not available in this build; quantize without an importance matrix or use Q8_0, F16, BF16 or F32.");
+    }
+
+    /// <summary>Whether ggml's quantizer of <paramref name="type"/> ignores an importance matrix (<c>(void)quant_weights</c>, or no quantization at all).</summary>
+    public static bool IgnoresImportance(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0;
+
+    private static void CheckImportance(GgmlType type, long length, long cols)
+    {
+        if (length != cols)
+            throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
+                $"An importance vector of {length} values does not fit a {GgmlTypes.Name(type)} matrix of {cols} columns (one weight per column).");
+    }
+
+    /// <summary>
     /// Quantizes a row-major matrix into <paramref name="dst"/> (exactly rows × <see cref="RowBytes"/> bytes), in parallel
     /// over chunks of rows with up to <paramref name="maxDegreeOfParallelism"/> threads (−1: all cores, 1: serial).
     /// </summary>
