@@ -3,6 +3,7 @@ using Optimizer.Engine.Calibration;
 using Optimizer.Engine.Diagnostics;
 using Optimizer.Engine.Diagnostics.ChannelOutliers;
 using Optimizer.Engine.Formats;
+using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Formats.HfExport;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Model;
@@ -69,7 +70,7 @@ public static class OptimizePipeline
         using var transforms = TransformStage.Run(analysis, transformOptions, options, text, modelOptions, progress, watch, ct);
         warnings.AddRange(transforms.Warnings);
         ImportanceMatrix? importance = given is null ? null : ImportanceAdjustment.Apply(given, transforms.Plan);
-        if (importance is not null) warnings.AddRange(ImportanceWarnings(options, config, transforms.Plan));
+        if (importance is not null) warnings.AddRange(ImportanceWarnings(options, config, transforms.Plan, importance));
 
         ct.ThrowIfCancellationRequested();
         var censusProgress = progress is null ? null : new Relay<AnalysisProgress>(p =>
@@ -147,13 +148,14 @@ public static class OptimizePipeline
     }
 
     /// <summary>What the user should know about a given importance matrix: an approximate carry-over past a kept clamp, a recipe that ignores it.</summary>
-    private static IEnumerable<string> ImportanceWarnings(OptimizeOptions options, ModelConfig config, TransformPlan plan)
+    private static IEnumerable<string> ImportanceWarnings(OptimizeOptions options, ModelConfig config, TransformPlan plan, ImportanceMatrix importance)
     {
         if (!plan.IsExact)
             yield return "tma-clamp changes the activations after the clamped layers, so the importance matrix carried over the transforms is exact only up to them; "
                 + "collect one on the optimized model (--imatrix-out) for exact statistics.";
         var roundTrip = new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
-        bool used = LlamaTensorNames.Expected(config).Any(t => roundTrip.TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
+        bool used = LlamaTensorNames.Expected(config).Any(t => importance.Find(LlamaGgufNames.Name(t.Role, Math.Max(0, t.Layer))) is not null
+            && roundTrip.TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
         if (!used)
             yield return $"{options.EffectiveQuant} does not use an importance matrix (ggml's quantizers of its types ignore it); "
                 + "the weights are the same as without it, only the quantize.imatrix.* metadata is added.";
