@@ -71,6 +71,7 @@ public static class ErrorCodes
     public const string QuantizationRecipeInvalid = "OOPT1100";
     /// <summary>Quantizer input or output sizes are not whole blocks of the type, or do not match each other.</summary>
     public const string QuantizationShapeInvalid = "OOPT1101";
+    // OOPT1102 is retired (an importance-weighted quantizer missing from the build); it is never reused.
 
     // GGUF (OOPT1110-1129)
     /// <summary>The GGUF file ends before a header field, metadata value, tensor info or tensor's data.</summary>
@@ -135,6 +136,20 @@ public static class ErrorCodes
     public const string IntCheckpointInvalid = "OOPT1175";
     /// <summary>A finite weight exceeds the range of the float type it is exported as (F16 above 65504).</summary>
     public const string FloatExportOverflow = "OOPT1176";
+
+    // importance matrix (OOPT1180-1189)
+    /// <summary>An importance-matrix file does not exist, is a folder, or cannot be read.</summary>
+    public const string ImatrixFileUnreadable = "OOPT1180";
+    /// <summary>An importance-matrix file is malformed: truncated, neither GGUF nor legacy .dat, missing imatrix metadata, a sum without its counts, a non-F32 tensor.</summary>
+    public const string ImatrixFileInvalid = "OOPT1181";
+    /// <summary>A linear weight of the model has no entry in the importance matrix.</summary>
+    public const string ImatrixTensorMissing = "OOPT1182";
+    /// <summary>The importance matrix has an entry for a tensor the model does not have.</summary>
+    public const string ImatrixTensorUnknown = "OOPT1183";
+    /// <summary>An importance-matrix entry's length does not match the input columns of its weight (or it has several matrices).</summary>
+    public const string ImatrixLengthMismatch = "OOPT1184";
+    /// <summary>An importance-matrix value is NaN or infinite, a sum of squares or a count is negative, or a count is not a whole number.</summary>
+    public const string ImatrixValueInvalid = "OOPT1185";
 
     // Outlier manifest (OOPT1090-1098)
     public const string ManifestInvalid = "OOPT1090";

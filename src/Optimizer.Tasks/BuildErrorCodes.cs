@@ -58,6 +58,12 @@ public static class BuildErrorCodes
     /// <summary><c>CalibrationTokens</c>, <c>SequenceLength</c>, <c>EvalTokens</c> or <c>Seed</c> is not a whole number (or is 0).</summary>
     public const string SizeInvalid = "OOPT2023";
 
+    /// <summary>The <c>Imatrix</c> file of an OptimizedModel does not exist.</summary>
+    public const string ImatrixMissing = "OOPT2024";
+
+    /// <summary><c>ImatrixOut</c> is not true or false.</summary>
+    public const string ImatrixOutInvalid = "OOPT2025";
+
     /// <summary>The tool failed without reporting an error of its own (crash, killed, timeout).</summary>
     public const string ToolFailed = "OOPT2030";
 

@@ -14,6 +14,9 @@ public sealed class OptimizeModel : ToolTask
 {
     private readonly OptionsFile _options = new();
 
+    /// <summary>The file name suffix of the importance matrix written with <see cref="ImatrixOut"/>.</summary>
+    public const string ImatrixSuffix = ".imatrix.gguf";
+
     /// <summary>The model folder or .gguf file (absolute).</summary>
     [Required] public string Model { get; set; } = "";
 
@@ -59,7 +62,13 @@ public sealed class OptimizeModel : ToolTask
     /// <summary>The evaluation text file, relative to <see cref="ProjectDirectory"/> or absolute.</summary>
     public string? EvalText { get; set; }
 
-    /// <summary>The folder relative paths in <see cref="Calibration"/> and <see cref="EvalText"/> are resolved against.</summary>
+    /// <summary>An importance matrix (llama.cpp GGUF imatrix or legacy .dat) to quantize with, relative to <see cref="ProjectDirectory"/> or absolute.</summary>
+    public string? Imatrix { get; set; }
+
+    /// <summary><c>true</c>: also write the optimized weights' importance matrix as <c>&lt;OutputName&gt;.imatrix.gguf</c> in <see cref="OutputDirectory"/>.</summary>
+    public string? ImatrixOut { get; set; }
+
+    /// <summary>The folder relative paths in <see cref="Calibration"/>, <see cref="EvalText"/> and <see cref="Imatrix"/> are resolved against.</summary>
     [Required] public string ProjectDirectory { get; set; } = "";
 
     /// <summary>The quality gate on perplexity increase (percent).</summary>
@@ -214,7 +223,11 @@ public sealed class OptimizeModel : ToolTask
             .Add("calibrationTokens", CalibrationTokens)
             .Add("sequenceLength", SequenceLength)
             .Add("evalTokens", EvalTokens)
-            .Add("seed", Seed);
+            .Add("seed", Seed)
+            .Add("imatrix", string.IsNullOrWhiteSpace(Imatrix) ? null : Resolve(Imatrix!))
+            .Add("imatrixOut", string.Equals(ImatrixOut?.Trim(), "true", StringComparison.OrdinalIgnoreCase)
+                ? Path.Combine(Path.GetFullPath(OutputDirectory), OutputName + ImatrixSuffix)
+                : null);
         try
         {
             RemoveOutputsOrThrow();

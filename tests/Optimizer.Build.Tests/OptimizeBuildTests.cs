@@ -65,6 +65,41 @@ public sealed class OptimizeBuildTests
     }
 
     [Fact]
+    public void ImatrixOutAddsTheOptimizedModelsImportanceMatrixAndImatrixFeedsTheNextModelAndIsAnInput()
+    {
+        using var project = TempProject.Create("imatrix");
+        string m = project.WriteModel("m", seed: 4);
+        string c = project.WriteText("c.txt", 0);
+        project.WriteText("eval.txt", 2);
+        string firstItem = $"<OptimizedModel Include=\"{m}\" Quantization=\"F16\" Calibration=\"{c}\" Mitigations=\"none\" ImatrixOut=\"true\" {Fast} />";
+        project.WriteProject(firstItem);
+
+        var first = project.Build();
+        Assert.True(first.Succeeded, first.ToString());
+        Assert.Equal(new[] { "m/m.gguf", "m/m.imatrix.gguf", "m/m.manifest.json" }, TempProject.FilesUnder(Path.Combine(project.OutputFolder, "models")));
+        byte[] imatrix = File.ReadAllBytes(Path.Combine(project.OutputFolder, "models", "m", "m.imatrix.gguf"));
+        Assert.Equal("GGUF", System.Text.Encoding.ASCII.GetString(imatrix, 0, 4));
+        Assert.Contains("imatrix.chunk_count", System.Text.Encoding.ASCII.GetString(imatrix));
+
+        // the matrix of m's input model (mitigations none: the written weights are the input's) quantizes a second item
+        File.WriteAllBytes(Path.Combine(project.Folder, "m.imatrix.gguf"), imatrix);
+        project.WriteProject(firstItem + $"<OptimizedModel Include=\"{m}\" OutputName=\"m-q8\" Quantization=\"Q8_0\" Calibration=\"{c}\" Imatrix=\"m.imatrix.gguf\" {Fast} />");
+        var second = project.Build();
+        Assert.True(second.Succeeded, second.ToString());
+        Assert.Contains("OutlierOpt: optimizing 'm/' (m-q8)", second.Output);
+        Assert.DoesNotContain("OutlierOpt: optimizing 'm/' ->", second.Output);
+        string q8 = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(Path.Combine(project.OutputFolder, "models", "m-q8", "m-q8.gguf")));
+        Assert.Contains("quantize.imatrix.file", q8);
+        Assert.Contains("m.imatrix.gguf", q8);
+
+        File.SetLastWriteTimeUtc(Path.Combine(project.Folder, "m.imatrix.gguf"), DateTime.UtcNow.AddSeconds(2));
+        var third = project.Build();
+        Assert.True(third.Succeeded, third.ToString());
+        Assert.Contains("OutlierOpt: optimizing 'm/' (m-q8)", third.Output);
+        Assert.True(BuildLog.Skipped(third), "m should have been skipped");
+    }
+
+    [Fact]
     public void FailedQualityGateLeavesNothingAndTheNextBuildRetriesThenEmbedGivesNamedResources()
     {
         using var project = TempProject.Create("gate");

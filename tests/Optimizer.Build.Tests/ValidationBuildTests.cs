@@ -15,6 +15,8 @@ public sealed class ValidationBuildTests
     [InlineData("MaxPerplexityIncrease=\"two percent\"", "OOPT2017", "MaxPerplexityIncrease 'two percent'")]
     [InlineData("MaxKlDivergence=\"-0.1\"", "OOPT2018", "MaxKlDivergence '-0.1'")]
     [InlineData("OutputName=\"my model\"", "OOPT2020", "'my model'")]
+    [InlineData("Imatrix=\"missing.imatrix.gguf\"", "OOPT2024", "the importance matrix 'missing.imatrix.gguf' does not exist")]
+    [InlineData("ImatrixOut=\"yes\"", "OOPT2025", "ImatrixOut 'yes'")]
     public void BadMetadataValueFailsWithItsCodeNamingItemAndProject(string metadata, string code, string mention)
     {
         using var project = TempProject.Create("meta");

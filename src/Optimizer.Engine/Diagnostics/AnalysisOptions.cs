@@ -24,6 +24,13 @@ public sealed record AnalysisOptions
     /// <summary>Calibration sequences per forward pass (default 4).</summary>
     public int BatchSize { get; init; } = 4;
 
+    /// <summary>
+    /// Also accumulate, at the inputs of the linear weights (attn.y2, attn.out, y2, y6), the per-channel float64 sums of x
+    /// and x² that an importance matrix needs (<see cref="ImportanceCollection.FromAnalysis"/>), fused into the channel
+    /// pass of the statistics. Default false: the statistics cost what they did before.
+    /// </summary>
+    public bool ImportanceMatrix { get; init; }
+
     /// <summary>Device and layer streaming for the model.</summary>
     public ModelOptions Model { get; init; } = new();
 

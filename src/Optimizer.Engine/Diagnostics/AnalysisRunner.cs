@@ -48,7 +48,11 @@ public static class AnalysisRunner
     private static ActivationAnalysis Analyse(ModelFolder model, LlamaModel llama, CalibrationSet set, AnalysisOptions options,
         IProgress<AnalysisProgress>? progress, Stopwatch watch, CancellationToken ct)
     {
-        var statistics = new ActivationStatistics(new ActivationStatisticsOptions { TopK = options.StatisticsTopK });
+        var statistics = new ActivationStatistics(new ActivationStatisticsOptions
+        {
+            TopK = options.StatisticsTopK,
+            ChannelMomentSites = options.ImportanceMatrix ? ImportanceCollection.Sites : null,
+        });
         RunBatches(llama, set, statistics, options.BatchSize, "calibrating", progress, watch, ct);
         var thresholds = SiteThresholds.Compute(statistics, options.MassiveActivations);
         var warnings = new List<string>();

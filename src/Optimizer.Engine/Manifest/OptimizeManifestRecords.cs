@@ -92,4 +92,7 @@ public sealed record ManifestOutput(string Path, string Kind, long Bytes, string
 
     /// <summary>The manifest itself (listed in result.json, not in the manifest).</summary>
     public const string Manifest = "manifest";
+
+    /// <summary>The importance matrix written with <c>--imatrix-out</c> (listed in result.json, not in the manifest).</summary>
+    public const string Imatrix = "imatrix";
 }

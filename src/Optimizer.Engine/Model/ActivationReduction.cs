@@ -66,6 +66,26 @@ internal static unsafe class ActivationReduction
 
     /// <summary>Channel pass: per-channel max |x| (NaN if any) and float64 sum of |x| over all rows, in row order.</summary>
     public static void Channels(float* data, int rows, int channels, float[] channelMax, double[] channelSum)
+        => ChannelPass<WithoutMoments>(data, rows, channels, channelMax, channelSum, null, null);
+
+    /// <summary>
+    /// The channel pass of <see cref="Channels"/> plus, in the same sweep over the data, the per-channel float64 sums of
+    /// x and of x² (llama.cpp's imatrix <c>in_sum</c> / <c>in_sum2</c>), over all rows in row order. x² of a float is
+    /// exact in float64, so only the additions round.
+    /// </summary>
+    public static void ChannelsWithMoments(float* data, int rows, int channels, float[] channelMax, double[] channelSum,
+        double[] sum, double[] sumSquares)
+        => ChannelPass<WithMoments>(data, rows, channels, channelMax, channelSum, sum, sumSquares);
+
+    /// <summary>Compile-time switch of <see cref="ChannelPass{TMoments}"/>: the JIT drops the moment code when it is off.</summary>
+    private interface IMomentSwitch;
+
+    private struct WithMoments : IMomentSwitch;
+
+    private struct WithoutMoments : IMomentSwitch;
+
+    private static void ChannelPass<TMoments>(float* data, int rows, int channels, float[] channelMax, double[] channelSum,
+        double[]? momentSum, double[]? momentSquares) where TMoments : struct, IMomentSwitch
     {
         int stripe = Math.Max(16, Math.Min(channels, PartitionElements / Math.Max(1, rows)));
         int parts = (channels + stripe - 1) / stripe;
@@ -76,8 +96,15 @@ internal static unsafe class ActivationReduction
             float* p = (float*)address;
             fixed (float* maxes = channelMax)
             fixed (double* sums = channelSum)
+            fixed (double* xs = momentSum)
+            fixed (double* x2s = momentSquares)
             {
-                for (int j = first; j < end; j++) { maxes[j] = 0; sums[j] = 0; }
+                for (int j = first; j < end; j++)
+                {
+                    maxes[j] = 0;
+                    sums[j] = 0;
+                    if (typeof(TMoments) == typeof(WithMoments)) { xs[j] = 0; x2s[j] = 0; }
+                }
                 for (int r = 0; r < rows; r++)
                 {
                     float* row = p + (long)r * channels;
@@ -85,18 +112,33 @@ internal static unsafe class ActivationReduction
                     for (; j + Vector256<float>.Count <= end; j += Vector256<float>.Count)
                     {
                         // Same per-channel operations and order as the scalar tail: NaN sticks, sums run in row order.
-                        Vector256<float> a = Vector256.Abs(Vector256.Load(row + j));
+                        Vector256<float> x = Vector256.Load(row + j);
+                        Vector256<float> a = Vector256.Abs(x);
                         Vector256<float> m = Vector256.Load(maxes + j);
                         Vector256.ConditionalSelect(Vector256.GreaterThan(a, m) | ~Vector256.Equals(a, a), a, m).Store(maxes + j);
                         var (lower, upper) = Vector256.Widen(a);
                         (Vector256.Load(sums + j) + lower).Store(sums + j);
                         (Vector256.Load(sums + j + 4) + upper).Store(sums + j + 4);
+                        if (typeof(TMoments) == typeof(WithMoments))
+                        {
+                            var (xl, xu) = Vector256.Widen(x);
+                            (Vector256.Load(xs + j) + xl).Store(xs + j);
+                            (Vector256.Load(xs + j + 4) + xu).Store(xs + j + 4);
+                            (Vector256.Load(x2s + j) + xl * xl).Store(x2s + j);
+                            (Vector256.Load(x2s + j + 4) + xu * xu).Store(x2s + j + 4);
+                        }
                     }
                     for (; j < end; j++)
                     {
                         float a = MathF.Abs(row[j]);
                         if (a > maxes[j] || float.IsNaN(a)) maxes[j] = a;   // NaN sticks: nothing compares above it
                         sums[j] += a;
+                        if (typeof(TMoments) == typeof(WithMoments))
+                        {
+                            double x = row[j];
+                            xs[j] += x;
+                            x2s[j] += x * x;
+                        }
                     }
                 }
             }

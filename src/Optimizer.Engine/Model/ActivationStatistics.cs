@@ -4,8 +4,8 @@ namespace Optimizer.Engine.Model;
 
 /// <summary>
 /// A streaming <see cref="IActivationProbe"/> that keeps, per (layer, site), the <see cref="SiteStatistics"/>: token
-/// count, max |x|, per-channel max and mean |x|, per-token max and median |x|, the top-k entries and a log-binned |x|
-/// histogram. Reductions run in managed code over the activation's CPU memory, in parallel over fixed partitions (an
+/// count, max |x|, per-channel max and mean |x| (and, at <see cref="ActivationStatisticsOptions.ChannelMomentSites"/>, the
+/// per-channel sums of x and x²), per-token max and median |x|, the top-k entries and a log-binned |x| histogram. Reductions run in managed code over the activation's CPU memory, in parallel over fixed partitions (an
 /// activation on another device is copied to the CPU once). Deterministic for the same input, whatever the thread count.
 /// Not thread-safe.
 /// </summary>
@@ -38,7 +38,8 @@ public sealed class ActivationStatistics : IActivationProbe
         if (!_sites.TryGetValue(key, out var stats))
         {
             stats = new SiteStatistics(context.Layer, context.Site, channels, _options.TopK,
-                _options.TokenMedianSites is null || _options.TokenMedianSites.Contains(context.Site));
+                _options.TokenMedianSites is null || _options.TokenMedianSites.Contains(context.Site),
+                _options.ChannelMomentSites?.Contains(context.Site) == true);
             _sites.Add(key, stats);
         }
         else if (stats.Channels != channels)

@@ -18,6 +18,13 @@ public sealed record ActivationStatisticsOptions
     /// </summary>
     public IReadOnlySet<ProbeSite>? TokenMedianSites { get; init; }
 
+    /// <summary>
+    /// Sites where the per-channel float64 sums of x and x² are also accumulated, in the same pass as the per-channel
+    /// max and mean |x| (what an importance matrix needs at the inputs of the linear layers); null or empty (default):
+    /// none, and the channel pass costs exactly what it did without them.
+    /// </summary>
+    public IReadOnlySet<ProbeSite>? ChannelMomentSites { get; init; }
+
     /// <summary>The largest allowed <see cref="ChunkElements"/>: 2^24, so float32 histogram counts stay exact.</summary>
     public const long MaxChunkElements = 1L << 24;
 

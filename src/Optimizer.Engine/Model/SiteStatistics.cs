@@ -13,13 +13,15 @@ public sealed class SiteStatistics
 {
     private readonly float[] _channelAbsMax;
     private readonly double[] _channelAbsSum;
+    private readonly double[]? _channelSum;
+    private readonly double[]? _channelSumSquares;
     private float[] _tokenAbsMax = Array.Empty<float>();
     private float[] _tokenMedianAbs = Array.Empty<float>();
     private readonly List<ActivationEntry> _top = new();
 
     private readonly bool _withMedians;
 
-    internal SiteStatistics(int layer, ProbeSite site, int channels, int topK, bool withMedians)
+    internal SiteStatistics(int layer, ProbeSite site, int channels, int topK, bool withMedians, bool withMoments = false)
     {
         _withMedians = withMedians;
         Layer = layer;
@@ -28,6 +30,11 @@ public sealed class SiteStatistics
         TopK = topK;
         _channelAbsMax = new float[channels];
         _channelAbsSum = new double[channels];
+        if (withMoments)
+        {
+            _channelSum = new double[channels];
+            _channelSumSquares = new double[channels];
+        }
     }
 
     /// <summary>0-based decoder layer.</summary>
@@ -61,6 +68,18 @@ public sealed class SiteStatistics
         for (int j = 0; j < Channels; j++) mean[j] = TokenCount == 0 ? 0 : (float)(_channelAbsSum[j] / TokenCount);
         return mean;
     }
+
+    /// <summary>
+    /// Whether the per-channel sums of x and x² are kept (the site is in
+    /// <see cref="ActivationStatisticsOptions.ChannelMomentSites"/>).
+    /// </summary>
+    public bool HasChannelMoments => _channelSumSquares is not null;
+
+    /// <summary>Per-channel Σx over every observed token, summed in float64; empty without <see cref="HasChannelMoments"/>.</summary>
+    public ReadOnlySpan<double> ChannelSum => _channelSum;
+
+    /// <summary>Per-channel Σx² over every observed token, summed in float64; empty without <see cref="HasChannelMoments"/>.</summary>
+    public ReadOnlySpan<double> ChannelSumSquares => _channelSumSquares;
 
     /// <summary>Per-token max |x| over channels, indexed by global token index (length = highest index seen + 1).</summary>
     public ReadOnlySpan<float> TokenAbsMax => _tokenAbsMax.AsSpan(0, TokenSlots);
@@ -99,7 +118,17 @@ public sealed class SiteStatistics
             var perRow = ActivationReduction.Rows(data, n, Channels, _withMedians);
             var channelMax = new float[Channels];
             var channelSum = new double[Channels];
-            ActivationReduction.Channels(data, n, Channels, channelMax, channelSum);
+            double[]? momentSum = null, momentSquares = null;
+            if (_channelSumSquares is null)
+            {
+                ActivationReduction.Channels(data, n, Channels, channelMax, channelSum);
+            }
+            else
+            {
+                momentSum = new double[Channels];
+                momentSquares = new double[Channels];
+                ActivationReduction.ChannelsWithMoments(data, n, Channels, channelMax, channelSum, momentSum, momentSquares);
+            }
             var candidates = ActivationReduction.Top(data, n, Channels, perRow.FiniteMax, TopK);
 
             Histogram.AddBinCounts(perRow.BinCounts, elements - perRow.NearEdge.Count);
@@ -108,6 +137,11 @@ public sealed class SiteStatistics
             {
                 if (channelMax[j] > _channelAbsMax[j] || float.IsNaN(channelMax[j])) _channelAbsMax[j] = channelMax[j];
                 _channelAbsSum[j] += channelSum[j];
+                if (momentSquares is not null)
+                {
+                    _channelSum![j] += momentSum![j];
+                    _channelSumSquares![j] += momentSquares[j];
+                }
                 if (channelMax[j] > MaxAbs || float.IsNaN(channelMax[j])) MaxAbs = channelMax[j];
             }
             long firstIndex = context.TokenIndex(firstRow);

@@ -1,4 +1,5 @@
 using Optimizer.Engine.Calibration;
+using Optimizer.Engine.Quantization.Imatrix;
 using Optimizer.Engine.Transforms;
 
 namespace Optimizer.Engine.Pipeline;
@@ -48,6 +49,25 @@ public sealed record OptimizeOptions
 
     /// <summary>Calibration text files or folders; empty = text sampled from the model (seed <see cref="Seed"/>).</summary>
     public IReadOnlyList<string> Calibration { get; init; } = Array.Empty<string>();
+
+    /// <summary>
+    /// An importance matrix of the model being optimized (llama.cpp GGUF imatrix or legacy <c>.dat</c>, e.g. from
+    /// <c>llama-imatrix</c> or <c>analyze --imatrix-out</c>) used to quantize the GGUF weights as <c>llama-quantize
+    /// --imatrix</c> does; carried over the transforms first. GGUF output only; null = none.
+    /// </summary>
+    public string? Imatrix { get; init; }
+
+    /// <summary>
+    /// The same as <see cref="Imatrix"/> already in memory (engine API; its <see cref="ImportanceMatrix.Source"/> is
+    /// recorded as the file). At most one of the two.
+    /// </summary>
+    public ImportanceMatrix? ImportanceMatrix { get; init; }
+
+    /// <summary>
+    /// Where to write the importance matrix collected over the calibration text on the transformed model, i.e. of
+    /// the weights as written (GGUF imatrix format); null = none collected.
+    /// </summary>
+    public string? ImatrixOut { get; init; }
 
     /// <summary>Held-out evaluation text; null = text sampled from the model with <see cref="EvalSeed"/>.</summary>
     public string? EvalText { get; init; }
@@ -134,6 +154,11 @@ public sealed record OptimizeOptions
         if (string.IsNullOrWhiteSpace(Mitigations)) Fail("The mitigation list is empty; use 'none' for no mitigation.");
         if (Calibration.Any(string.IsNullOrWhiteSpace)) Fail("A calibration path is empty.");
         if (EvalText is not null && string.IsNullOrWhiteSpace(EvalText)) Fail("The evaluation text path is empty.");
+        if (Imatrix is not null && string.IsNullOrWhiteSpace(Imatrix)) Fail("The importance-matrix path is empty.");
+        if (ImatrixOut is not null && string.IsNullOrWhiteSpace(ImatrixOut)) Fail("The importance-matrix output path is empty.");
+        if (Imatrix is not null && ImportanceMatrix is not null) Fail("Give the importance matrix as a file or in memory, not both.");
+        if ((Imatrix is not null || ImportanceMatrix is not null) && Format != OutputFormat.Gguf)
+            Fail("An importance matrix is used to quantize GGUF weights; it does not apply to safetensors output.");
         CheckFraction(MaxPplIncrease, "max-ppl-increase");
         if (FailAbovePplIncrease is double p) CheckFraction(p, "fail-above-ppl-increase");
         if (FailAboveKld is double k && (!double.IsFinite(k) || k < 0)) Fail($"fail-above-kld must be a non-negative number, not {k}.");
@@ -153,6 +178,17 @@ public sealed record OptimizeOptions
             || model.StartsWith(weights + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid,
                 $"The output {weights} would replace the model being read; choose another output folder or --output-name.", Model);
+        if (ImatrixOut is not null)
+        {
+            string imatrixOut = Path.GetFullPath(ImatrixOut);
+            string manifest = Path.Combine(Path.GetFullPath(Output), EffectiveOutputName + OutputStage.ManifestSuffix);
+            if (Directory.Exists(imatrixOut))
+                throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid, "The importance-matrix output is a folder; give a file path.", ImatrixOut);
+            if (imatrixOut == weights || imatrixOut == manifest || imatrixOut.StartsWith(weights + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid, "The importance-matrix output would replace one of the other outputs.", ImatrixOut);
+            if (Imatrix is not null && imatrixOut == Path.GetFullPath(Imatrix))
+                throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid, "The importance-matrix output would replace the importance matrix being read.", ImatrixOut);
+        }
         if (EvalText is null && EffectiveEvalSeed == Seed) Fail("The evaluation seed must differ from the calibration seed, or the evaluation would score the calibration text.");
     }
 

@@ -3,10 +3,12 @@ using Optimizer.Engine.Calibration;
 using Optimizer.Engine.Diagnostics;
 using Optimizer.Engine.Diagnostics.ChannelOutliers;
 using Optimizer.Engine.Formats;
+using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Formats.HfExport;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Model;
 using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Quantization.Imatrix;
 using Optimizer.Engine.Transforms;
 
 namespace Optimizer.Engine.Pipeline;
@@ -41,6 +43,8 @@ public static class OptimizePipeline
         CheckOutputs(folder, options, name);
         using var outputLock = OutputFolderLock.Acquire(options.Output, options.Output);
         ModelConfig config = folder.Config;
+        ImportanceMatrix? given = options.ImportanceMatrix ?? (options.Imatrix is { } imatrixPath ? ImatrixFile.Read(imatrixPath) : null);
+        given?.CheckFits(config);
         int maxPositions = config.MaxPositionEmbeddings;
         int sequenceLength = options.SequenceLength;
         if (sequenceLength > maxPositions)
@@ -67,13 +71,17 @@ public static class OptimizePipeline
 
         using var transforms = TransformStage.Run(analysis, transformOptions, options, text, modelOptions, progress, watch, ct);
         warnings.AddRange(transforms.Warnings);
+        ImportanceMatrix? importance = given is null ? null : ImportanceAdjustment.Apply(given, transforms.Plan);
+        if (importance is not null) warnings.AddRange(ImportanceWarnings(options, config, transforms.Plan, importance));
 
         ct.ThrowIfCancellationRequested();
         var censusProgress = progress is null ? null : new Relay<AnalysisProgress>(p =>
             progress.Report(new OptimizeProgress("census-after", p.Done, p.Total, "sequences", watch.Elapsed)));
-        ActivationAnalysis after = AnalysisRunner.Run(folder.WithWeights(transforms.Weights), analysis.Analysis.Calibration, analysisOptions, censusProgress, ct);
+        var censusOptions = analysisOptions with { ImportanceMatrix = options.ImatrixOut is not null };
+        ActivationAnalysis after = AnalysisRunner.Run(folder.WithWeights(transforms.Weights), analysis.Analysis.Calibration, censusOptions, censusProgress, ct);
+        ImportanceMatrix? collected = options.ImatrixOut is null ? null : ImportanceCollection.FromAnalysis(after);
 
-        IWeightRoundTrip written = WrittenRoundTrip(options, config);
+        IWeightRoundTrip written = WrittenRoundTrip(options, config, importance);
         IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated, written,
             options.EffectiveQuant, analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, concurrent, progress, watch, ct);
         long originalBytes = folder.Files.Sum(f => f.Size);
@@ -81,7 +89,11 @@ public static class OptimizePipeline
         QualityGateResult gate = QualityGate.Evaluate(name, variants[0].Perplexity, writtenVariant, options);
         variants = variants.Select(v => v.Name == "original" ? v with { FileBytes = originalBytes } : v).ToArray();
         if (!gate.Passed)
-            return new OptimizeResult(name, null, Array.Empty<OptimizeOutput>(), variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed);
+            return new OptimizeResult(name, null, Array.Empty<OptimizeOutput>(), variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed)
+            {
+                Importance = importance,
+                CollectedImportance = collected,
+            };
 
         ct.ThrowIfCancellationRequested();
         var evaluation = new ManifestEvaluation(text.Record,
@@ -97,10 +109,26 @@ public static class OptimizePipeline
             Evaluation = evaluation,
             Outputs = outputs,
         };
-        var (files, manifest) = OutputStage.Write(folder, transforms.Weights, options, name, Complete, progress, watch, ct);
-        long writtenBytes = files.Where(f => f.Kind != ManifestOutput.Manifest).Sum(f => f.Bytes);
+        OptimizeOutput? imatrixOutput = collected is null ? null : WriteImportance(options.ImatrixOut!, collected, ct);
+        IReadOnlyList<OptimizeOutput> files;
+        OutlierManifest manifest;
+        try
+        {
+            (files, manifest) = OutputStage.Write(folder, transforms.Weights, options, name, Complete, progress, watch, ct, importance);
+        }
+        catch
+        {
+            if (imatrixOutput is not null) TryDelete(imatrixOutput.Path);
+            throw;
+        }
+        long writtenBytes = files.Where(f => f.Kind is not (ManifestOutput.Manifest or ManifestOutput.Imatrix)).Sum(f => f.Bytes);
         variants = variants.Select(v => v.Name == VariantEvaluation.WrittenName ? v with { FileBytes = writtenBytes } : v).ToArray();
-        return new OptimizeResult(name, manifest, files, variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed);
+        if (imatrixOutput is not null) files = files.Take(files.Count - 1).Append(imatrixOutput).Append(files[^1]).ToArray();
+        return new OptimizeResult(name, manifest, files, variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed)
+        {
+            Importance = importance,
+            CollectedImportance = collected,
+        };
     }
 
     /// <summary>
@@ -113,7 +141,9 @@ public static class OptimizePipeline
         foreach (string path in options.Calibration) inputs.AddPath(path);
         if (options.EvalText is { } eval) inputs.AddFile(eval);
         foreach (string path in options.OtherInputs) inputs.AddFile(path);
+        if (options.Imatrix is { } imatrix) inputs.AddFile(imatrix);
         OutputPaths.CheckFolder(options.Output, "output folder");
+        if (options.ImatrixOut is { } imatrixOut) OutputPaths.CheckFile(imatrixOut, inputs, "importance matrix output", folderMayBeCreated: true);
         string output = Path.GetFullPath(options.Output);
         if (options.Format == OutputFormat.Gguf)
             OutputPaths.CheckFile(Path.Combine(output, name + ".gguf"), inputs, "weights file", folderMayBeCreated: true);
@@ -133,10 +163,47 @@ public static class OptimizePipeline
         }
     }
 
-    /// <summary>The weight round trip of exactly what is written (GGUF recipe, int8/int4, or float storage).</summary>
-    private static IWeightRoundTrip WrittenRoundTrip(OptimizeOptions options, ModelConfig config)
+    /// <summary>Writes the collected importance matrix (GGUF imatrix, temporary file + rename) and describes the file.</summary>
+    private static OptimizeOutput WriteImportance(string path, ImportanceMatrix matrix, CancellationToken ct)
     {
-        if (options.Format == OutputFormat.Gguf) return new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
+        ct.ThrowIfCancellationRequested();
+        string full = Path.GetFullPath(path);
+        string? folder = Path.GetDirectoryName(full);
+        try
+        {
+            if (folder is not null) Directory.CreateDirectory(folder);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new OptimizerException(ErrorCodes.OutputNotWritable, $"The folder of the importance-matrix output cannot be created: {ex.Message}", path, inner: ex);
+        }
+        var result = ImatrixFile.Write(full, matrix, ct);
+        return new OptimizeOutput(result.Path, Path.GetFileName(result.Path), ManifestOutput.Imatrix, result.Bytes, result.Sha256);
+    }
+
+    /// <summary>What the user should know about a given importance matrix: an approximate carry-over past a kept clamp, a recipe that ignores it.</summary>
+    private static IEnumerable<string> ImportanceWarnings(OptimizeOptions options, ModelConfig config, TransformPlan plan, ImportanceMatrix importance)
+    {
+        if (!plan.IsExact)
+            yield return "tma-clamp changes the activations after the clamped layers, so the importance matrix carried over the transforms is exact only up to them; "
+                + "collect one on the optimized model (--imatrix-out) for exact statistics.";
+        var roundTrip = new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
+        bool used = LlamaTensorNames.Expected(config).Any(t => importance.Find(LlamaGgufNames.Name(t.Role, Math.Max(0, t.Layer))) is not null
+            && roundTrip.TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
+        if (!used)
+            yield return $"{options.EffectiveQuant} does not use an importance matrix (ggml's quantizers of its types ignore it); "
+                + "the weights are the same as without it, only the quantize.imatrix.* metadata is added.";
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The weight round trip of exactly what is written (GGUF recipe with the importance matrix, int8/int4, or float storage).</summary>
+    private static IWeightRoundTrip WrittenRoundTrip(OptimizeOptions options, ModelConfig config, ImportanceMatrix? importance)
+    {
+        if (options.Format == OutputFormat.Gguf) return new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config, importance);
         HfExportOptions export = HfExportOptions.Parse(options.EffectiveQuant, options.GroupSize);
         return (IWeightRoundTrip?)export.CreateRoundTrip(config) ?? new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
     }

@@ -1,4 +1,5 @@
 using Optimizer.Engine.Manifest;
+using Optimizer.Engine.Quantization.Imatrix;
 
 namespace Optimizer.Engine.Pipeline;
 
@@ -24,9 +25,19 @@ public sealed record OptimizeResult(
     double MaxAbsDeltaLogit,
     IReadOnlyList<string> Warnings,
     string Device,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>
+    /// The importance matrix the GGUF weights were quantized with (the given one carried over the transforms, so it
+    /// describes the inputs of the written weights), or null.
+    /// </summary>
+    public ImportanceMatrix? Importance { get; init; }
 
-/// <summary>A written file: absolute path, path relative to the output folder, kind (<see cref="ManifestOutput"/> kinds), size, SHA-256.</summary>
+    /// <summary>The importance matrix collected on the transformed model (with <see cref="OptimizeOptions.ImatrixOut"/>), or null.</summary>
+    public ImportanceMatrix? CollectedImportance { get; init; }
+}
+
+/// <summary>A written file: absolute path, path relative to the output folder (the file name for an importance matrix written elsewhere), kind (<see cref="ManifestOutput"/> kinds), size, SHA-256.</summary>
 public sealed record OptimizeOutput(string Path, string RelativePath, string Kind, long Bytes, string Sha256);
 
 /// <summary>

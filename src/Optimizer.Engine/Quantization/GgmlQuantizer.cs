@@ -228,6 +228,9 @@ public static class GgmlQuantizer
         return dst;
     }
 
+    /// <summary>Whether ggml's quantizer of <paramref name="type"/> ignores an importance matrix (<c>(void)quant_weights</c>, or no quantization at all).</summary>
+    public static bool IgnoresImportance(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0;
+
     /// <summary>
     /// Quantizes a row-major matrix into <paramref name="dst"/> (exactly rows × <see cref="RowBytes"/> bytes), in parallel
     /// over chunks of rows with up to <paramref name="maxDegreeOfParallelism"/> threads (−1: all cores, 1: serial).

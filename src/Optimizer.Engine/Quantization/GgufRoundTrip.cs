@@ -1,24 +1,40 @@
 using Optimizer.Engine.Formats;
+using Optimizer.Engine.Formats.Gguf;
+using Optimizer.Engine.Quantization.Imatrix;
 
 namespace Optimizer.Engine.Quantization;
 
 /// <summary>
 /// Weight-only fake quantization for a GGUF recipe: each tensor is encoded in the type
 /// <see cref="QuantizationRecipe.TypeFor"/> picks for it and decoded again, so evaluation sees exactly the values the
-/// GGUF file will hold (the Q/K row permutation of the writer moves whole rows and does not change them).
+/// GGUF file will hold (the Q/K row permutation of the writer moves whole rows and does not change them). With an
+/// importance matrix, each tensor that has an entry is quantized with its per-column weights, as the exporter does.
 /// </summary>
 public sealed class GgufRoundTrip : IWeightRoundTrip
 {
     private readonly Dictionary<string, (TensorRole Role, int Layer, long[] Shape)> _tensors;
     private readonly ModelConfig _config;
+    private readonly Dictionary<string, float[]> _importance = new(StringComparer.Ordinal);
 
-    /// <summary>A round trip of <paramref name="recipe"/> for the tensors of a model with <paramref name="config"/>.</summary>
-    public GgufRoundTrip(QuantizationRecipe recipe, ModelConfig config)
+    /// <summary>
+    /// A round trip of <paramref name="recipe"/> for the tensors of a model with <paramref name="config"/>, optionally
+    /// with an importance matrix that describes the inputs of the weights being quantized (GGUF names).
+    /// </summary>
+    public GgufRoundTrip(QuantizationRecipe recipe, ModelConfig config, ImportanceMatrix? importance = null)
     {
         Recipe = recipe ?? throw new ArgumentNullException(nameof(recipe));
         _config = config ?? throw new ArgumentNullException(nameof(config));
         _tensors = LlamaTensorNames.Expected(config).ToDictionary(t => t.Name, t => (t.Role, t.Layer, t.Shape), StringComparer.Ordinal);
+        Importance = importance;
+        if (importance is null) return;
+        foreach (var (name, t) in _tensors)
+        {
+            if (importance.TryGetQuantWeights(LlamaGgufNames.Name(t.Role, Math.Max(0, t.Layer)), out float[] weights)) _importance.Add(name, weights);
+        }
     }
+
+    /// <summary>The importance matrix the tensors are quantized with, or null.</summary>
+    public ImportanceMatrix? Importance { get; }
 
     /// <summary>The recipe.</summary>
     public QuantizationRecipe Recipe { get; }
@@ -38,7 +54,7 @@ public sealed class GgufRoundTrip : IWeightRoundTrip
         if (values.Length != restored.Length)
             throw new OptimizerException(ErrorCodes.QuantizationShapeInvalid,
                 $"Tensor {tensorName}: {values.Length} values but room for {restored.Length} restored values.");
-        byte[] encoded = GgmlQuantizer.QuantizeMatrix(type, values, rows, cols);
+        byte[] encoded = GgmlQuantizer.QuantizeMatrix(type, values, rows, cols, _importance.GetValueOrDefault(tensorName));
         GgmlQuantizer.DequantizeMatrix(type, encoded, rows, cols, restored);
         return true;
     }

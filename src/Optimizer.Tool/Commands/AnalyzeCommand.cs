@@ -6,6 +6,7 @@ using Optimizer.Engine.Diagnostics.ChannelOutliers;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Model;
+using Optimizer.Engine.Quantization.Imatrix;
 using Optimizer.Tool.Analyze;
 using Optimizer.Tool.Cli;
 
@@ -14,7 +15,8 @@ namespace Optimizer.Tool.Commands;
 /// <summary>
 /// <c>analyze &lt;model&gt;</c>: runs calibration text (or text sampled from the model) through the model with probes at
 /// every operator position, finds massive activations (births, kinds, propagation, super weights), channel-wise
-/// outliers with their causes and the OTCs of W_q, prints a summary and writes the outlier manifest.
+/// outliers with their causes and the OTCs of W_q, prints a summary and writes the outlier manifest; with
+/// <c>--imatrix-out</c> also the importance matrix of the calibration run (llama.cpp GGUF imatrix format).
 /// </summary>
 public sealed class AnalyzeCommand : IToolCommand
 {
@@ -27,7 +29,7 @@ public sealed class AnalyzeCommand : IToolCommand
     private const string CommandPath = ToolInfo.DisplayName + " analyze";
     private CommandArgument? _model;
     private CommandOption? _calibration, _tokens, _sequenceLength, _seed, _maMode, _maThreshold, _maRatio;
-    private CommandOption? _coRatio, _gammaRatio, _otcRatio, _topK, _batch, _device, _output, _json;
+    private CommandOption? _coRatio, _gammaRatio, _otcRatio, _topK, _batch, _device, _output, _json, _imatrixOut;
 
     public string Name => "analyze";
 
@@ -51,6 +53,7 @@ public sealed class AnalyzeCommand : IToolCommand
         _device = command.Option("--device <DEVICE>", "cpu (default), cuda, cuda:N, or auto (CUDA when available).", CommandOptionType.SingleValue);
         _output = command.Option("-o|--output <FILE>", $"Where to write the manifest (default: <model-name>{ManifestSuffix} in the current folder; with --json, no file unless -o is given).", CommandOptionType.SingleValue);
         _json = command.Option("--json", "Print the manifest (outlier-manifest/1) on stdout instead of the summary.", CommandOptionType.NoValue);
+        _imatrixOut = command.Option("--imatrix-out <FILE>", "Also write the importance matrix of the calibration run (llama.cpp GGUF imatrix: per linear weight the sums of x and x² of its inputs); 'optimize --imatrix' and llama-quantize --imatrix read it.", CommandOptionType.SingleValue);
         command.ExtendedHelpText = @"
 The manifest is deterministic: the same model, calibration and options give a byte-identical file (docs/manifest.md).
 
@@ -59,7 +62,8 @@ Exit codes: 0 success, 1 model or calibration error (OOPT1nnn names the file) or
 Examples:
   dotnet outlier-opt analyze models/tiny-llama
   dotnet outlier-opt analyze models/tiny-llama --calibration data/calib.txt --calibration-tokens 8192 -o tiny.manifest.json
-  dotnet outlier-opt analyze models/tiny-llama --ma-mode scale-free --json --quiet > tiny.manifest.json";
+  dotnet outlier-opt analyze models/tiny-llama --ma-mode scale-free --json --quiet > tiny.manifest.json
+  dotnet outlier-opt analyze models/tiny-llama --calibration data/calib.txt --imatrix-out tiny.imatrix.gguf";
     }
 
     public Task<int> ExecuteAsync(ToolContext context)
@@ -85,6 +89,11 @@ Examples:
         string? output = _output!.HasValue() ? _output.Value() : null;
         if (output is not null && string.IsNullOrWhiteSpace(output))
             throw new UsageException(ErrorCodes.CliInvalidValue, "--output needs a file path.", CommandPath);
+        string? imatrixOut = _imatrixOut!.HasValue() ? _imatrixOut.Value() : null;
+        if (imatrixOut is not null && string.IsNullOrWhiteSpace(imatrixOut))
+            throw new UsageException(ErrorCodes.CliInvalidValue, "--imatrix-out needs a file path.", CommandPath);
+        if (imatrixOut is not null && output is not null && Path.GetFullPath(imatrixOut) == Path.GetFullPath(output))
+            throw new UsageException(ErrorCodes.CliInvalidValue, "--imatrix-out and --output name the same file.", CommandPath);
 
         using var folder = ModelFolder.Open(modelPath);
         // Before any work: the manifest may not replace anything this run reads, and its folder must be writable.
@@ -121,6 +130,7 @@ Examples:
             MaxStatisticsTopK = Math.Max(defaults.MaxStatisticsTopK, censusTopK),
             BatchSize = batch ?? defaults.BatchSize,
             Model = new ModelOptions { Device = device },
+            ImportanceMatrix = imatrixOut is not null,
         };
         var channelDefaults = new ChannelOutlierOptions();
         var channels = channelDefaults with
@@ -146,6 +156,11 @@ Examples:
                 $"({result.Manifest.Calibration.Sequences} sequences of {length}); {Units.Count(tokenBudget)} were asked for with --calibration-tokens.");
 
         if (target is not null) ManifestWriter.Write(target, result.Manifest);
+        if (imatrixOut is not null)
+        {
+            var written = ImatrixFile.Write(imatrixOut, ImportanceCollection.FromAnalysis(result.Analysis), context.Cancellation);
+            context.Info($"analyze: wrote importance matrix {written.Path} ({Units.Bytes(written.Bytes)})");
+        }
         if (json) context.Out.Write(ManifestWriter.ToText(result.Manifest));
         else AnalyzeSummaryText.Write(result.Manifest, context.Out, target);
         context.Info($"analyze: done in {ProgressDisplay.FormatDuration(result.Elapsed)} on {result.Device}");

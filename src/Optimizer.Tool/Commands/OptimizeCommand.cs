@@ -44,6 +44,8 @@ public sealed class OptimizeCommand : IToolCommand
         Single(command, OptimizeOptionNames.Seed, "--seed <N>", "Seed of the self-sampled calibration text (default 42; the evaluation text uses seed + 1).");
         Single(command, OptimizeOptionNames.EvalTokens, "--eval-tokens <N>", "Evaluation tokens scored per variant (default 1024).");
         Single(command, OptimizeOptionNames.Batch, "--batch <N>", "Sequences per forward pass (default 4).");
+        Single(command, OptimizeOptionNames.Imatrix, "--imatrix <FILE>", "Importance matrix of the input model (llama.cpp GGUF imatrix or legacy .dat, e.g. from llama-imatrix or 'analyze --imatrix-out') to quantize the GGUF weights with, as llama-quantize --imatrix; carried over the transforms.");
+        Single(command, OptimizeOptionNames.ImatrixOut, "--imatrix-out <FILE>", "Also write the importance matrix of the optimized weights (collected over the calibration text on the transformed model; llama.cpp GGUF imatrix format).");
         _optionsFile = command.Option("--options-file <FILE>", "Read every option from a JSON file (keys: the long option names in camelCase); no other option or argument may be given.", CommandOptionType.SingleValue);
         _resultFile = command.Option("--result-file <FILE>", "Write the result JSON (outlier-opt-result/1: outputs, evaluation, gate) here, last.", CommandOptionType.SingleValue);
         command.ExtendedHelpText = @"
@@ -55,6 +57,7 @@ Exit codes: 0 success, 1 failed (bad model or input, quality gate, memory budget
 Examples:
   dotnet outlier-opt optimize models/tiny-llama -o out --quant Q4_0
   dotnet outlier-opt optimize models/tiny-llama -o out --format safetensors --quant int4 --group-size 128 --fail-above-ppl-increase 2%
+  dotnet outlier-opt optimize models/tiny-llama -o out --quant F16 --imatrix-out out/tiny-llama.imatrix.gguf
   dotnet outlier-opt optimize --options-file obj/opts.json --result-file obj/result.json --diagnostics msbuild";
     }
 

@@ -25,12 +25,14 @@ public static class OptimizeOptionNames
     public const string Seed = "seed";
     public const string EvalTokens = "evalTokens";
     public const string Batch = "batch";
+    public const string Imatrix = "imatrix";
+    public const string ImatrixOut = "imatrixOut";
 
     /// <summary>Every key an options file may have, in documentation order.</summary>
     public static readonly IReadOnlyList<string> All = new[]
     {
         Model, Output, Format, Quant, GroupSize, Mitigations, Calibration, EvalText, MaxPplIncrease, FailAbovePplIncrease,
-        FailAboveKld, OutputName, Device, MaxMemory, CalibrationTokens, SequenceLength, Seed, EvalTokens, Batch,
+        FailAboveKld, OutputName, Device, MaxMemory, CalibrationTokens, SequenceLength, Seed, EvalTokens, Batch, Imatrix, ImatrixOut,
     };
 
     /// <summary>Options whose value may be a JSON number in an options file.</summary>
@@ -40,7 +42,7 @@ public static class OptimizeOptionNames
     };
 
     /// <summary>Options that name a file or folder (resolved against the options file's folder).</summary>
-    public static readonly IReadOnlySet<string> Paths = new HashSet<string>(StringComparer.Ordinal) { Model, Output, Calibration, EvalText };
+    public static readonly IReadOnlySet<string> Paths = new HashSet<string>(StringComparer.Ordinal) { Model, Output, Calibration, EvalText, Imatrix, ImatrixOut };
 
     /// <summary>The command-line spelling: <c>maxPplIncrease</c> → <c>--max-ppl-increase</c>.</summary>
     public static string Flag(string key)

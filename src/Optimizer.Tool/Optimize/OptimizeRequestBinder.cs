@@ -32,6 +32,8 @@ public static class OptimizeRequestBinder
             Mitigations = b.Mitigations() ?? defaults.Mitigations,
             Calibration = request.Calibration.Select(c => b.ResolvePath(c, OptimizeOptionNames.Calibration)).ToArray(),
             EvalText = b.Path(OptimizeOptionNames.EvalText),
+            Imatrix = b.Path(OptimizeOptionNames.Imatrix),
+            ImatrixOut = b.Path(OptimizeOptionNames.ImatrixOut),
             MaxPplIncrease = b.Percent(OptimizeOptionNames.MaxPplIncrease) ?? defaults.MaxPplIncrease,
             FailAbovePplIncrease = b.Percent(OptimizeOptionNames.FailAbovePplIncrease),
             FailAboveKld = b.NonNegative(OptimizeOptionNames.FailAboveKld),
@@ -45,6 +47,8 @@ public static class OptimizeRequestBinder
             BatchSize = b.Integer(OptimizeOptionNames.Batch, 1, 4096) ?? defaults.BatchSize,
             ToolVersion = toolVersion,
         };
+        if (options.Imatrix is not null && options.Format != OutputFormat.Gguf)
+            throw b.Bad(OptimizeOptionNames.Imatrix, "is used to quantize GGUF weights; it does not apply to --format safetensors");
         if (options.CalibrationTokens < options.SequenceLength)
             throw b.Bad(OptimizeOptionNames.CalibrationTokens, $"({options.CalibrationTokens}) is fewer than one sequence of {options.SequenceLength} tokens");
         return options;

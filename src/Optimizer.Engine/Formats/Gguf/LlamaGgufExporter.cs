@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Quantization.Imatrix;
 
 namespace Optimizer.Engine.Formats.Gguf;
 
@@ -16,15 +17,22 @@ public static class LlamaGgufExporter
     /// <summary>The value of <c>general.quantization_version</c> (ggml's <c>GGML_QNT_VERSION</c>).</summary>
     public const uint QuantizationVersion = 2;
 
+    /// <summary>llama-quantize's provenance keys, written when an importance matrix is used (quantize.cpp).</summary>
+    public const string ImatrixFileKey = "quantize.imatrix.file", ImatrixDatasetKey = "quantize.imatrix.dataset",
+        ImatrixEntriesKey = "quantize.imatrix.entries_count", ImatrixChunksKey = "quantize.imatrix.chunks_count";
+
     /// <summary>
     /// Exports <paramref name="weights"/> (Hugging Face names, F32/F16/BF16: <paramref name="model"/>'s weights or a
     /// transformed view of them) with <paramref name="model"/>'s config and tokenizer to <paramref name="path"/>, each
     /// tensor in the type <paramref name="recipe"/> chooses. Reports progress after each tensor; <paramref name="ct"/>
     /// cancels between tensors (no file is left). Returns per-tensor types, sizes and relative RMSE, the file size and
-    /// its SHA-256.
+    /// its SHA-256. With <paramref name="importance"/> (describing the inputs of <paramref name="weights"/>, GGUF names),
+    /// every tensor that has an entry is quantized with its per-column weights
+    /// (<see cref="GgmlQuantizer.QuantizeMatrix(GgmlType, ReadOnlySpan{float}, long, long, ReadOnlySpan{float})"/>) and
+    /// llama-quantize's <c>quantize.imatrix.*</c> keys are added after the other metadata.
     /// </summary>
     public static GgufExportResult Export(ModelFolder model, ITensorSource weights, QuantizationRecipe recipe,
-        string path, IProgress<GgufExportProgress>? progress, CancellationToken ct)
+        string path, IProgress<GgufExportProgress>? progress, CancellationToken ct, ImportanceMatrix? importance = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
@@ -50,6 +58,7 @@ public static class LlamaGgufExporter
         writer.Add(GgufKeys.QuantizationVersion, QuantizationVersion);
         AddHyperParameters(writer, arch, config);
         foreach (var (key, value) in GgufTokenizerMetadata.FromModel(model)) writer.Add(key, value);
+        if (importance is not null) AddImatrixKeys(writer, importance);
 
         var exported = new GgufExportedTensor[plan.Count];
         PendingError? pending = null;
@@ -72,7 +81,9 @@ public static class LlamaGgufExporter
                     exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, (long)values.Length * sizeof(float), 0);
                     return;
                 }
-                byte[] bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols);
+                float[]? weightsOfColumns = null;
+                importance?.TryGetQuantWeights(ggufName, out weightsOfColumns);
+                byte[] bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols, weightsOfColumns);
                 // The round-trip error is measured on another thread while this tensor is written and the next one is
                 // read and encoded; at most one measurement is pending, so at most two tensors are held at a time.
                 pending?.Complete();
@@ -90,6 +101,28 @@ public static class LlamaGgufExporter
     private sealed record PendingError(Task<double> Error, Action<double> Record)
     {
         public void Complete() => Record(Error.GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// The keys llama-quantize adds with <c>--imatrix</c>: the file (its name only, so the output does not depend on
+    /// where the file lay), the first dataset, the entry count and the chunk count (when known); strings cut to 127
+    /// bytes and integers as u32, as llama.cpp stores its overrides.
+    /// </summary>
+    private static void AddImatrixKeys(GgufWriter writer, ImportanceMatrix importance)
+    {
+        if (importance.Source is { } source) writer.Add(ImatrixFileKey, Truncate(System.IO.Path.GetFileName(source)));
+        if (importance.Datasets.Count > 0) writer.Add(ImatrixDatasetKey, Truncate(importance.Datasets[0]));
+        writer.Add(ImatrixEntriesKey, (uint)importance.Entries.Count);
+        if (importance.ChunkCount > 0) writer.Add(ImatrixChunksKey, (uint)importance.ChunkCount);
+    }
+
+    private static string Truncate(string text)
+    {
+        const int MaxBytes = 127;
+        if (System.Text.Encoding.UTF8.GetByteCount(text) <= MaxBytes) return text;
+        int length = text.Length;
+        while (System.Text.Encoding.UTF8.GetByteCount(text.AsSpan(0, length)) > MaxBytes || (length > 0 && char.IsHighSurrogate(text[length - 1]))) length--;
+        return text[..length];
     }
 
     private static void AddHyperParameters(GgufWriter writer, string arch, ModelConfig config)
