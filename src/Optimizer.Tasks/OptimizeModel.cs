@@ -47,7 +47,7 @@ public sealed class OptimizeModel : ToolTask
     /// <summary>gguf or safetensors.</summary>
     public string? Format { get; set; }
 
-    /// <summary>The quantization type (Q8_0, Q4_0, …, int8, int4).</summary>
+    /// <summary>The quantization type (gguf: Q8_0, Q4_0, Q4_K_M, … llama.cpp's recipes; safetensors: int8, int4, …).</summary>
     public string? Quantization { get; set; }
 
     /// <summary>The int4 group size.</summary>

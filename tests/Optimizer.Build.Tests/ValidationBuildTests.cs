@@ -9,6 +9,7 @@ public sealed class ValidationBuildTests
     [Theory]
     [InlineData("Format=\"onnx\"", "OOPT2011", "Format 'onnx'")]
     [InlineData("Format=\"safetensors\" Quantization=\"Q4_0\"", "OOPT2012", "Quantization 'Q4_0' is not valid for safetensors")]
+    [InlineData("Quantization=\"IQ4_XS\"", "OOPT2012", "Quantization 'IQ4_XS' is not valid for gguf; use Q8_0, Q4_0, Q4_1, Q5_0")]
     [InlineData("Mitigations=\"norm,bogus\"", "OOPT2013", "Mitigations 'norm,bogus'")]
     [InlineData("Calibration=\"missing.txt\"", "OOPT2014", "'missing.txt' does not exist")]
     [InlineData("Embed=\"yes\"", "OOPT2016", "Embed 'yes'")]

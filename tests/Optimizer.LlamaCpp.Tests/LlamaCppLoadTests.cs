@@ -13,14 +13,21 @@ public sealed class LlamaCppLoadTests(ITestOutputHelper output)
     [InlineData(GgufExports.Austen, "F16")]
     [InlineData(GgufExports.Austen, "Q8_0")]
     [InlineData(GgufExports.Austen, "Q4_0")]
-    [InlineData(GgufExports.Austen, "Q4_K")]
+    [InlineData(GgufExports.Austen, "Q4_K_S")]
     [InlineData(GgufExports.Austen, "Q4_K_M")]
+    [InlineData(GgufExports.Austen, "Q2_K")]
+    [InlineData(GgufExports.Austen, "Q3_K_M")]
+    [InlineData(GgufExports.Austen, "Q5_K_M")]
+    [InlineData(GgufExports.Austen, "Q6_K")]
     [InlineData(GgufExports.Qwen2, "F16")]
     [InlineData(GgufExports.Qwen2, "Q8_0")]
     [InlineData(GgufExports.Qwen2, "Q4_K_M")]
+    [InlineData(GgufExports.Qwen2, "Q5_0")]
     [InlineData(GgufExports.Tied, "Q4_0")]
-    [InlineData(GgufExports.Tied, "Q4_K")]
+    [InlineData(GgufExports.Tied, "Q4_K")] // llama-quantize's alias of Q4_K_M
     [InlineData(GgufExports.Untied, "BF16")]
+    [InlineData(GgufExports.Untied, "Q4_1")]
+    [InlineData(GgufExports.Untied, "Q5_1")]
     public void ExportLoadsAndRuns(string model, string recipe)
     {
         var export = GgufExports.Export(model, recipe);

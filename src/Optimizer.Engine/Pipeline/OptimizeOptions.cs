@@ -1,5 +1,6 @@
 using Optimizer.Engine.Calibration;
 using Optimizer.Engine.Quantization.Imatrix;
+using Optimizer.Engine.Quantization;
 using Optimizer.Engine.Transforms;
 
 namespace Optimizer.Engine.Pipeline;
@@ -17,8 +18,12 @@ public sealed record OptimizeOptions
     /// <summary>Default tokens of evaluation text.</summary>
     public const int DefaultEvalTokens = 1024;
 
-    /// <summary>The quantization names accepted for GGUF output.</summary>
-    public static readonly IReadOnlyList<string> GgufQuants = new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q4_K_M" };
+    /// <summary>
+    /// The quantization names accepted for GGUF output: llama.cpp's file types (<see cref="QuantizationRecipe.Names"/>)
+    /// and llama-quantize's aliases <c>Q3_K</c>, <c>Q4_K</c>, <c>Q5_K</c> (the <c>_M</c> mixes).
+    /// </summary>
+    public static readonly IReadOnlyList<string> GgufQuants =
+        QuantizationRecipe.Names.Concat(QuantizationRecipe.Aliases.Select(a => a.Key)).ToArray();
 
     /// <summary>The quantization names accepted for safetensors output.</summary>
     public static readonly IReadOnlyList<string> SafetensorsQuants = new[] { "F32", "F16", "BF16", "int8", "int4" };

@@ -44,7 +44,7 @@ public sealed class GgufRoundTrip : IWeightRoundTrip
 
     /// <summary>The type the GGUF file stores <paramref name="tensorName"/> in, or null for a name the model does not have.</summary>
     public GgmlType? TypeOf(string tensorName) =>
-        _tensors.TryGetValue(tensorName, out var t) ? Recipe.TypeFor(tensorName, t.Role, t.Layer, t.Shape, _config) : null;
+        _tensors.TryGetValue(tensorName, out var t) ? Recipe.TypeFor(tensorName, t.Role, t.Layer, t.Shape, _config, withImportance: Importance is not null) : null;
 
     /// <inheritdoc/>
     public bool TryRoundTrip(string tensorName, ReadOnlySpan<float> values, long rows, long cols, Span<float> restored)

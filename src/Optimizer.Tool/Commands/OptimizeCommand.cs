@@ -28,7 +28,7 @@ public sealed class OptimizeCommand : IToolCommand
         _model = command.Argument("model", "Model: a Hugging Face folder or a .gguf file.");
         Single(command, OptimizeOptionNames.Output, "-o|--output <DIR>", "Output folder (created when missing). Required.");
         Single(command, OptimizeOptionNames.Format, "--format <FORMAT>", "gguf (default) or safetensors.");
-        Single(command, OptimizeOptionNames.Quant, "--quant <TYPE>", "GGUF: Q8_0 (default), Q4_0, Q4_K, Q4_K_M, F16, BF16, F32; safetensors: int8 (default), int4, F16, BF16, F32.");
+        Single(command, OptimizeOptionNames.Quant, "--quant <TYPE>", "GGUF: Q8_0 (default), Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K, F16, BF16, F32 (llama.cpp's recipes; Q3_K, Q4_K, Q5_K = the _M ones); safetensors: int8 (default), int4, F16, BF16, F32.");
         Single(command, OptimizeOptionNames.GroupSize, "--group-size <N>", "int4 columns per scale group: 32 (default) or 128.");
         Single(command, OptimizeOptionNames.Mitigations, "--mitigations <LIST>", "all (default), none, or a comma list of norm, smooth, otc, tma, tma-clamp.");
         _calibration = command.Option("--calibration <PATH>", "Calibration text file or folder of .txt files; repeatable. Default: text sampled from the model (seeded).", CommandOptionType.MultipleValue);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LLama.Native;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
@@ -59,6 +60,58 @@ public sealed class LlamaQuantizedFiles : IDisposable
             _quantized[(model, fileType)] = result;
             return result;
         }
+    }
+
+    /// <summary>
+    /// llama.cpp's quantization of <see cref="F32"/> to <paramref name="fileType"/> with an importance matrix: one value
+    /// per column for each named tensor (GGUF names), passed as llama.h's <c>llama_model_imatrix_data</c> array
+    /// (<c>{ name, data, size }</c>, ended by a null name) in <c>llama_model_quantize_params.imatrix</c>. Not cached.
+    /// </summary>
+    public (uint Status, string Path, string Log) QuantizedWithImportance(string model, LlamaFileType fileType, IReadOnlyDictionary<string, float[]> importance)
+    {
+        string source = F32(model);
+        lock (_gate)
+        {
+            string path = Path.Combine(Scratch, $"{model}-{fileType}-imatrix-llama.gguf");
+            var names = new List<IntPtr>();
+            var pins = new List<GCHandle>();
+            var entries = new ImatrixEntry[importance.Count + 1];
+            var entriesPin = GCHandle.Alloc(entries, GCHandleType.Pinned);
+            try
+            {
+                int i = 0;
+                foreach (var (name, values) in importance)
+                {
+                    IntPtr namePtr = Marshal.StringToCoTaskMemUTF8(name);
+                    names.Add(namePtr);
+                    var pin = GCHandle.Alloc(values, GCHandleType.Pinned);
+                    pins.Add(pin);
+                    entries[i++] = new ImatrixEntry { Name = namePtr, Data = pin.AddrOfPinnedObject(), Size = (nuint)values.Length };
+                }
+                var parameters = LLamaModelQuantizeParams.Default();
+                parameters.nthread = 2;
+                parameters.ftype = (LLamaFtype)(int)fileType;
+                parameters.quantize_output_tensor = true;
+                parameters.imatrix = entriesPin.AddrOfPinnedObject();
+                uint status = NativeApi.llama_model_quantize(source, path, ref parameters);
+                return (status, path, LlamaRuntime.RecentLog());
+            }
+            finally
+            {
+                entriesPin.Free();
+                foreach (var pin in pins) pin.Free();
+                foreach (var name in names) Marshal.FreeCoTaskMem(name);
+            }
+        }
+    }
+
+    /// <summary>llama.h's <c>struct llama_model_imatrix_data { const char * name; const float * data; size_t size; }</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ImatrixEntry
+    {
+        public IntPtr Name;
+        public IntPtr Data;
+        public nuint Size;
     }
 
     /// <summary>Deletes <see cref="Scratch"/>.</summary>

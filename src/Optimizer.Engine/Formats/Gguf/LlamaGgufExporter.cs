@@ -47,7 +47,8 @@ public static class LlamaGgufExporter
                 ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights have no tensor '{name}', which the config requires.", model.Path);
             if (!source.Shape.AsSpan().SequenceEqual(shape))
                 throw new OptimizerException(ErrorCodes.TensorShapeMismatch, $"Tensor '{name}' has shape {source.ShapeText} but the config implies [{string.Join(", ", shape)}].", model.Path);
-            plan.Add((role, layer, name, shape, source, recipe.TypeFor(name, role, layer, shape, config)));
+            // As llama-quantize: an importance matrix also changes some types (Q4_0/Q5_0 ffn_down of the first eighth).
+            plan.Add((role, layer, name, shape, source, recipe.TypeFor(name, role, layer, shape, config, withImportance: importance is not null)));
         }
 
         var writer = new GgufWriter();
