@@ -31,14 +31,20 @@ internal static class JsonFile
     /// Reads a whole regular file of at most <see cref="MaxBytes"/>, mapping I/O failures to
     /// <see cref="ErrorCodes.FileUnreadable"/> (a FIFO, device or folder is <see cref="ErrorCodes.InputNotRegularFile"/>).
     /// </summary>
-    public static byte[] ReadAllBytes(string path)
+    public static byte[] ReadAllBytes(string path) => ReadAllBytes(path, "file", MaxBytes, ErrorCodes.FileUnreadable);
+
+    /// <summary>
+    /// Reads a whole regular file of at most <paramref name="maxBytes"/> (a larger one is <paramref name="tooLargeCode"/>);
+    /// <paramref name="what"/> names it in messages ("manifest file").
+    /// </summary>
+    public static byte[] ReadAllBytes(string path, string what, long maxBytes, string tooLargeCode)
     {
-        FileKind.RequireRegular(path, "file", ErrorCodes.FileUnreadable);
+        FileKind.RequireRegular(path, what, ErrorCodes.FileUnreadable);
         try
         {
             long length = new FileInfo(path).Length;
-            if (length > MaxBytes)
-                throw new OptimizerException(ErrorCodes.FileUnreadable, $"The file is {length} bytes; at most {MaxBytes} are read.", path);
+            if (length > maxBytes)
+                throw new OptimizerException(tooLargeCode, $"The {what} is {length} bytes; at most {maxBytes} are read.", path);
             return File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -64,14 +64,11 @@ public sealed class ModelConfig
     {
         if (!File.Exists(path) && !Directory.Exists(path))
             throw new OptimizerException(ErrorCodes.ConfigMissing, "config.json is missing from the model folder.", path);
-        FileKind.RequireRegular(path, "config.json", ErrorCodes.ConfigMissing);
-        if (new FileInfo(path).Length > JsonFile.MaxBytes)
-            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"config.json is larger than {JsonFile.MaxBytes} bytes.", path);
+        byte[] bytes = JsonFile.ReadAllBytes(path, "config.json", JsonFile.MaxBytes, ErrorCodes.ConfigInvalid);
         ModelConfig? config;
         try
         {
-            using var stream = File.OpenRead(path);
-            config = JsonSerializer.Deserialize<ModelConfig>(stream, ReadOptions);
+            config = JsonSerializer.Deserialize<ModelConfig>(bytes, ReadOptions);
         }
         catch (JsonException ex)
         {

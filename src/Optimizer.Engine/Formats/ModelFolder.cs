@@ -51,6 +51,9 @@ public sealed class ModelFolder : IDisposable
     /// <summary>The full path of the model folder.</summary>
     public string Path { get; }
 
+    /// <summary>The model's name: the name of its folder (for a <c>.gguf</c> file, of the folder holding it).</summary>
+    public string Name => System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(Path)));
+
     /// <summary>The validated <c>config.json</c>.</summary>
     public ModelConfig Config { get; }
 

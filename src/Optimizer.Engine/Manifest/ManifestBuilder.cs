@@ -29,7 +29,7 @@ public static class ManifestBuilder
     {
         ModelFolder folder = analysis.Model;
         ModelConfig c = folder.Config;
-        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Path)));
+        string name = folder.Name;
         var architecture = new ManifestArchitecture(c.ModelType, c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads,
             c.KeyValueHeads, c.HeadDim, c.VocabSize, folder.ParameterCount, c.TieWordEmbeddings, c.HasQkvBias, c.RopeTheta, c.RmsNormEps);
         var model = new ManifestModel(name, architecture, ModelFileHashes.Describe(folder, cancellation));

@@ -43,14 +43,7 @@ public static class ManifestReader
     public static OutlierManifest Load(string path) => Parse(ReadBytes(path), path);
 
     /// <summary>The bytes of the manifest file at <paramref name="path"/>: a regular file of at most <see cref="MaxBytes"/>.</summary>
-    public static byte[] ReadBytes(string path)
-    {
-        FileKind.RequireRegular(path, "manifest file", ErrorCodes.FileUnreadable);
-        long length = new FileInfo(path).Length;
-        if (length > MaxBytes)
-            throw new OptimizerException(ErrorCodes.ManifestInvalid, $"The manifest is {length} bytes; at most {MaxBytes} are read.", path);
-        return JsonFile.ReadAllBytes(path);
-    }
+    public static byte[] ReadBytes(string path) => JsonFile.ReadAllBytes(path, "manifest file", MaxBytes, ErrorCodes.ManifestInvalid);
 
     /// <summary>Parses manifest bytes; <paramref name="path"/> only names the source in errors.</summary>
     public static OutlierManifest Parse(ReadOnlySpan<byte> utf8, string path)

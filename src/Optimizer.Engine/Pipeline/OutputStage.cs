@@ -29,15 +29,8 @@ public static class OutputStage
         string name, Func<ManifestQuantization, IReadOnlyList<ManifestOutput>, OutlierManifest> complete, IProgress<OptimizeProgress>? progress,
         System.Diagnostics.Stopwatch watch, CancellationToken ct, ImportanceMatrix? importance = null)
     {
+        // The output folder exists: the pipeline's OutputFolderLock created (or found) it and holds it for the run.
         string output = Path.GetFullPath(options.Output);
-        try
-        {
-            Directory.CreateDirectory(output);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new OptimizerException(ErrorCodes.OutputNotWritable, $"The output folder cannot be created: {ex.Message}", options.Output, inner: ex);
-        }
         if (Directory.Exists(Path.Combine(output, name + ManifestSuffix)))
             throw new OptimizerException(ErrorCodes.OptimizeOutputInvalid, "A folder is in the way of the manifest file.", Path.Combine(output, name + ManifestSuffix));
         string staging = Path.Combine(output, "." + name + "." + Guid.NewGuid().ToString("N")[..8] + ".partial");

@@ -97,7 +97,7 @@ Examples:
 
         using var folder = ModelFolder.Open(modelPath);
         // Before any work: the manifest may not replace anything this run reads, and its folder must be writable.
-        string? target = output ?? (json ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Path))) + ManifestSuffix);
+        string? target = output ?? (json ? null : folder.Name + ManifestSuffix);
         if (target is not null)
         {
             var inputs = new InputSet().AddModel(folder);
@@ -140,7 +140,7 @@ Examples:
             OtcRatio = otcRatio ?? channelDefaults.OtcRatio,
         };
 
-        context.Info($"analyze: {Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Path)))}: "
+        context.Info($"analyze: {folder.Name}: "
             + (paths.Length > 0 ? $"calibration from {paths.Length} path(s)" : $"self-sampled calibration (seed {seed})")
             + $", up to {Units.Count(tokenBudget)} tokens in sequences of {length}, MA mode {mode}, device {device}");
         OutlierAnalysisResult result;

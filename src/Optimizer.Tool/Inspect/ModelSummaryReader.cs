@@ -26,7 +26,7 @@ public static class ModelSummaryReader
         {
             tokenizer = NoTokenizer;
         }
-        string name = System.IO.Path.GetFileName(folder.Path.TrimEnd(System.IO.Path.DirectorySeparatorChar, System.IO.Path.AltDirectorySeparatorChar));
+        string name = folder.Name;
         return ModelSummary.Create(
             name,
             folder.Config,
