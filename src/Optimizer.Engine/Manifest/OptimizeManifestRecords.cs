@@ -30,6 +30,9 @@ public sealed record TransformEntry(
 
     /// <summary>An approximate transform that failed its perplexity budget and was undone.</summary>
     public const string RolledBack = "rolled-back";
+
+    /// <summary>A verified transform that the written file does not contain: an unmitigated candidate won (evaluation.selection).</summary>
+    public const string NotSelected = "not-selected";
 }
 
 /// <summary>A transform parameter: name and value as text (numbers in invariant round-trip form).</summary>
@@ -45,13 +48,37 @@ public sealed record TransformTouchRecord(int Layer, string Target, IReadOnlyLis
 public sealed record ClampGateRecord(double Limit, double PerplexityWithout, double PerplexityWith, double Increase, bool Kept);
 
 /// <summary>The <c>quantization</c> section: output format, recipe, int4 group size and the error of every stored tensor.</summary>
-public sealed record ManifestQuantization(string Format, string Recipe, int? GroupSize, IReadOnlyList<QuantizedTensorRecord> Tensors);
+public sealed record ManifestQuantization(string Format, string Recipe, int? GroupSize, IReadOnlyList<QuantizedTensorRecord> Tensors)
+{
+    /// <summary>Whether the written weights were quantized with an importance matrix (GGUF).</summary>
+    public bool Imatrix { get; init; }
+
+    /// <summary>Error-compensating rounding per linear weight when the written candidate used it, else null.</summary>
+    public IReadOnlyList<CompensationRecord>? Compensation { get; init; }
+}
+
+/// <summary>
+/// Error-compensating rounding of one linear weight: HF name, type, the damping λ that made its Hessian positive
+/// definite (null when not compensated) and why it kept plain rounding (<c>type</c>, <c>shape</c>, <c>hessian</c>) or null.
+/// </summary>
+public sealed record CompensationRecord(string Tensor, string Type, double? Damping, string? Skipped);
 
 /// <summary>One stored tensor: HF name, stored type (e.g. <c>Q4_0</c>, <c>F32</c>, <c>int8</c>) and relative RMSE of its round trip.</summary>
 public sealed record QuantizedTensorRecord(string Name, string Type, double RelativeRmse);
 
 /// <summary>The <c>evaluation</c> section: the text scored, one entry per variant, and the quality gate.</summary>
-public sealed record ManifestEvaluation(EvaluationTextRecord Text, IReadOnlyList<EvaluationVariantRecord> Variants, QualityGateRecord Gate);
+public sealed record ManifestEvaluation(EvaluationTextRecord Text, IReadOnlyList<EvaluationVariantRecord> Variants, QualityGateRecord Gate)
+{
+    /// <summary>The candidate search and its winner (null in manifests written before candidates existed).</summary>
+    public SelectionRecord? Selection { get; init; }
+}
+
+/// <summary>
+/// The candidate search: <c>search</c> (<c>quick</c> | <c>full</c>), <c>mitigations</c> (<c>auto</c>: with and without
+/// compete; <c>explicit</c>: the user's list must be applied), the selected candidate, why it won, a warning when an
+/// explicit list lost to an unmitigated candidate, and the relative KL margin within which the simpler candidate wins.
+/// </summary>
+public sealed record SelectionRecord(string Search, string Mitigations, string Selected, string Reason, string? Warning, double TieTolerance);
 
 /// <summary>
 /// The evaluation text: <c>source</c> (<c>text</c>: the user's file; <c>self-sampled</c>: sampled from the original model
@@ -73,7 +100,14 @@ public sealed record EvaluationVariantRecord(
     double PerplexityIncrease,
     double KlDivergence,
     double Top1Agreement,
-    long Tokens);
+    long Tokens)
+{
+    /// <summary>Candidate files only: whether it was written, imatrix and compensation, and its tensor bytes; null for other variants.</summary>
+    public CandidateRecord? Candidate { get; init; }
+}
+
+/// <summary>What a candidate file is: selected, quantized with an importance matrix, compensated, bytes of its tensor data (null when unknown).</summary>
+public sealed record CandidateRecord(bool Selected, bool Imatrix, bool Compensated, long? TensorBytes);
 
 /// <summary>The quality gate's limits (null when not set) and the measured values of the written variant.</summary>
 public sealed record QualityGateRecord(double? FailAbovePplIncrease, double? FailAboveKld, double PerplexityIncrease, double KlDivergence, bool Passed);

@@ -86,6 +86,26 @@ internal static class OptimizeSectionWriter
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        w.WriteBoolean("imatrix", q.Imatrix);
+        if (q.Compensation is { } compensation)
+        {
+            w.WriteStartArray("compensation");
+            foreach (var c in compensation)
+            {
+                w.WriteStartObject();
+                w.WriteString("tensor", c.Tensor);
+                w.WriteString("type", c.Type);
+                WriteOptionalExact(w, "damping", c.Damping);
+                if (c.Skipped is { } skipped) w.WriteString("skipped", skipped);
+                else w.WriteNull("skipped");
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("compensation");
+        }
         w.WriteEndObject();
     }
 
@@ -123,9 +143,39 @@ internal static class OptimizeSectionWriter
             ManifestWriter.WriteStat(w, "kl_divergence", v.KlDivergence);
             ManifestWriter.WriteStat(w, "top1_agreement", v.Top1Agreement);
             w.WriteNumber("tokens", v.Tokens);
+            if (v.Candidate is { } c)
+            {
+                w.WriteStartObject("candidate");
+                w.WriteBoolean("selected", c.Selected);
+                w.WriteBoolean("imatrix", c.Imatrix);
+                w.WriteBoolean("compensated", c.Compensated);
+                if (c.TensorBytes is long bytes) w.WriteNumber("tensor_bytes", bytes);
+                else w.WriteNull("tensor_bytes");
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("candidate");
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (e.Selection is { } s)
+        {
+            w.WriteStartObject("selection");
+            w.WriteString("search", s.Search);
+            w.WriteString("mitigations", s.Mitigations);
+            w.WriteString("selected", s.Selected);
+            w.WriteString("reason", s.Reason);
+            if (s.Warning is { } warning) w.WriteString("warning", warning);
+            else w.WriteNull("warning");
+            ManifestWriter.WriteExact(w, "tie_tolerance", s.TieTolerance);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("selection");
+        }
         w.WriteStartObject("gate");
         WriteOptionalExact(w, "fail_above_ppl_increase", e.Gate.FailAbovePplIncrease);
         WriteOptionalExact(w, "fail_above_kld", e.Gate.FailAboveKld);

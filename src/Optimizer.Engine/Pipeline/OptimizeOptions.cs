@@ -47,6 +47,16 @@ public sealed record OptimizeOptions
     public string Mitigations { get; init; } = "all";
 
     /// <summary>
+    /// Whether the user named <see cref="Mitigations"/> (<c>--mitigations</c>). When false, candidates with and without the
+    /// mitigations compete and the better file is written; when true, a list that kept transforms is applied to the
+    /// written file even if an unmitigated candidate scored better (the manifest warns). docs/quantization.md "Candidates".
+    /// </summary>
+    public bool MitigationsExplicit { get; init; }
+
+    /// <summary>How much of the candidate search runs (<c>--search</c>; default <see cref="SearchMode.Full"/>).</summary>
+    public SearchMode Search { get; init; } = SearchMode.Full;
+
+    /// <summary>
     /// Transform parameters beyond the mitigation list (γ target, SmoothQuant α, clamp τ …; engine API, not on the
     /// command line); null = the defaults. Their own mitigation set is ignored: <see cref="Mitigations"/> decides.
     /// </summary>

@@ -8,6 +8,7 @@ using Optimizer.Engine.Formats.HfExport;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Model;
 using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Quantization.ErrorCompensation;
 using Optimizer.Engine.Quantization.Imatrix;
 using Optimizer.Engine.Transforms;
 
@@ -55,7 +56,9 @@ public static class OptimizePipeline
             concurrent = MemoryEstimate.For(config, folder.Weights, options.BatchSize, sequenceLength).Check(budget, name, concurrent);
 
         var modelOptions = new ModelOptions { Device = options.Device, StreamLayers = true };
-        var analysisOptions = new AnalysisOptions { BatchSize = options.BatchSize, Model = modelOptions };
+        bool gguf = options.Format == OutputFormat.Gguf;
+        // The imatrix candidates need the original model's importance matrix: collected in the analysis pass itself.
+        var analysisOptions = new AnalysisOptions { BatchSize = options.BatchSize, Model = modelOptions, ImportanceMatrix = (gguf && given is null) || options.ImatrixOut is not null };
         var channelOptions = new ChannelOutlierOptions();
         var calibration = new CalibrationOptions
         {
@@ -71,41 +74,62 @@ public static class OptimizePipeline
 
         using var transforms = TransformStage.Run(analysis, transformOptions, options, text, modelOptions, progress, watch, ct);
         warnings.AddRange(transforms.Warnings);
-        ImportanceMatrix? importance = given is null ? null : ImportanceAdjustment.Apply(given, transforms.Plan);
-        if (importance is not null) warnings.AddRange(ImportanceWarnings(options, config, transforms.Plan, importance));
+        ImportanceMatrix? originalImportance = gguf ? given ?? ImportanceCollection.FromAnalysis(analysis.Analysis) : null;
+        ImportanceMatrix? transformedImportance = originalImportance is null || !transforms.Mitigated ? originalImportance
+            : ImportanceAdjustment.Apply(originalImportance, transforms.Plan);
+        if (given is not null) warnings.AddRange(ImportanceWarnings(options, config, transforms.Plan, transformedImportance!));
 
         ct.ThrowIfCancellationRequested();
         var censusProgress = progress is null ? null : new Relay<AnalysisProgress>(p =>
             progress.Report(new OptimizeProgress("census-after", p.Done, p.Total, "sequences", watch.Elapsed)));
         var censusOptions = analysisOptions with { ImportanceMatrix = options.ImatrixOut is not null };
         ActivationAnalysis after = AnalysisRunner.Run(folder.WithWeights(transforms.Weights), analysis.Analysis.Calibration, censusOptions, censusProgress, ct);
-        ImportanceMatrix? collected = options.ImatrixOut is null ? null : ImportanceCollection.FromAnalysis(after);
+        ImportanceMatrix? collectedAfter = options.ImatrixOut is null ? null : ImportanceCollection.FromAnalysis(after);
 
-        IWeightRoundTrip written = WrittenRoundTrip(options, config, importance);
-        IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated, written,
-            options.EffectiveQuant, analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, concurrent, progress, watch, ct);
+        var candidates = Candidates(options, config, folder.Weights, transforms, originalImportance, transformedImportance,
+            analysis.Analysis.Calibration, modelOptions, progress, watch, ct);
+        IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated,
+            candidates.Select(c => c.Plan).ToArray(), analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, concurrent, progress, watch, ct);
+        var (chosen, selection) = CandidateSelection.Choose(variants, options.MitigationsExplicit && transforms.Mitigated);
+        variants = chosen;
+        if (selection.Warning is { } lost) warnings.Add(lost);
+        var winner = candidates.Single(c => c.Plan.Name == selection.Selected);
+        // --imatrix-out describes the written weights: the transformed model's statistics, or the original's.
+        ImportanceMatrix? collected = options.ImatrixOut is null ? null
+            : winner.Plan.Mitigated ? collectedAfter : ImportanceCollection.FromAnalysis(analysis.Analysis);
         long originalBytes = folder.Files.Sum(f => f.Size);
-        VariantResult writtenVariant = variants.Single(v => v.Name == VariantEvaluation.WrittenName);
+        VariantResult writtenVariant = variants.Single(v => v.Name == selection.Selected);
         QualityGateResult gate = QualityGate.Evaluate(name, variants[0].Perplexity, writtenVariant, options);
         variants = variants.Select(v => v.Name == "original" ? v with { FileBytes = originalBytes } : v).ToArray();
+        ImportanceMatrix? writtenImportance = winner.Plan.Imatrix ? winner.Importance : null;
         if (!gate.Passed)
             return new OptimizeResult(name, null, Array.Empty<OptimizeOutput>(), variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed)
             {
-                Importance = importance,
+                Importance = writtenImportance,
                 CollectedImportance = collected,
+                Selection = selection,
             };
 
         ct.ThrowIfCancellationRequested();
+        var selectionRecord = new SelectionRecord(options.Search == SearchMode.Quick ? "quick" : "full", options.MitigationsExplicit ? "explicit" : "auto",
+            selection.Selected, selection.Reason, selection.Warning, CandidateSelection.TieTolerance);
         var evaluation = new ManifestEvaluation(text.Record,
             variants.Select(v => new EvaluationVariantRecord(v.Name, v.Weights, v.Activations, v.Mitigated, v.Perplexity, v.PerplexityIncrease,
-                v.KlDivergence, v.Top1Agreement, v.Tokens)).ToArray(),
-            new QualityGateRecord(gate.FailAbovePplIncrease, gate.FailAboveKld, gate.PerplexityIncrease, gate.KlDivergence, gate.Passed));
+                v.KlDivergence, v.Top1Agreement, v.Tokens)
+            {
+                Candidate = v.Candidate ? new CandidateRecord(v.Selected, v.Imatrix, v.Compensated, v.TensorBytes) : null,
+            }).ToArray(),
+            new QualityGateRecord(gate.FailAbovePplIncrease, gate.FailAboveKld, gate.PerplexityIncrease, gate.KlDivergence, gate.Passed))
+        {
+            Selection = selectionRecord,
+        };
+        var compensation = winner.Compensation?.Select(c => new CompensationRecord(c.Tensor, c.Type, c.Damping, c.Skipped)).ToArray();
         OutlierManifest Complete(ManifestQuantization quantization, IReadOnlyList<ManifestOutput> outputs) => analysis.Manifest with
         {
             Model = analysis.Manifest.Model with { Name = name },
-            Transforms = transforms.Record,
+            Transforms = winner.Plan.Mitigated ? transforms.Record : transforms.Record with { Applied = transforms.Record.Applied.Select(NotWritten).ToArray() },
             CensusAfter = ManifestBuilder.Census(after.Census),
-            Quantization = quantization,
+            Quantization = quantization with { Imatrix = writtenImportance is not null, Compensation = compensation },
             Evaluation = evaluation,
             Outputs = outputs,
         };
@@ -114,7 +138,7 @@ public static class OptimizePipeline
         OutlierManifest manifest;
         try
         {
-            (files, manifest) = OutputStage.Write(folder, transforms.Weights, options, name, Complete, progress, watch, ct, importance);
+            (files, manifest) = OutputStage.Write(folder, winner.Plan.Source, options, name, Complete, progress, watch, ct, writtenImportance, winner.Encoded);
         }
         catch
         {
@@ -122,14 +146,80 @@ public static class OptimizePipeline
             throw;
         }
         long writtenBytes = files.Where(f => f.Kind is not (ManifestOutput.Manifest or ManifestOutput.Imatrix)).Sum(f => f.Bytes);
-        variants = variants.Select(v => v.Name == VariantEvaluation.WrittenName ? v with { FileBytes = writtenBytes } : v).ToArray();
+        variants = variants.Select(v => v.Selected ? v with { FileBytes = writtenBytes } : v).ToArray();
         if (imatrixOutput is not null) files = files.Take(files.Count - 1).Append(imatrixOutput).Append(files[^1]).ToArray();
         return new OptimizeResult(name, manifest, files, variants, gate, transforms.Record.MaxAbsDeltaLogit, warnings, analysis.Device, watch.Elapsed)
         {
-            Importance = importance,
+            Importance = writtenImportance,
             CollectedImportance = collected,
+            Selection = selection,
         };
     }
+
+    /// <summary>A transform that the written (unmitigated) candidate does not contain.</summary>
+    private static TransformEntry NotWritten(TransformEntry entry) =>
+        entry.Status == TransformEntry.Kept ? entry with { Status = TransformEntry.NotSelected } : entry;
+
+    /// <summary>A candidate file with what the exporter needs to write it.</summary>
+    private sealed record Candidate(CandidatePlan Plan, ImportanceMatrix? Importance, EncodedWeights? Encoded, IReadOnlyList<CompensatedTensor>? Compensation);
+
+    /// <summary>
+    /// The candidate files (docs/quantization.md "Candidates"), simplest first. GGUF: <c>stock</c> (llama.cpp's file),
+    /// <c>imatrix</c> (llama-quantize --imatrix with the calibration's importance matrix, or the given one),
+    /// <c>compensated</c> (error-compensating rounding); with kept transforms also <c>mitigated-imatrix</c> and, with
+    /// <c>--search full</c>, <c>mitigated-compensated</c>. Safetensors: <c>stock</c> and, with kept transforms, <c>mitigated</c>.
+    /// Only mitigated candidates exist past an explicit <c>--mitigations</c> list that kept transforms? No: all are built,
+    /// so that the table shows what the list costs; <see cref="CandidateSelection"/> restricts the choice.
+    /// </summary>
+    private static IReadOnlyList<Candidate> Candidates(OptimizeOptions options, ModelConfig config, ITensorSource original, TransformStage transforms,
+        ImportanceMatrix? originalImportance, ImportanceMatrix? transformedImportance, CalibrationSet calibration, ModelOptions modelOptions,
+        IProgress<OptimizeProgress>? progress, Stopwatch watch, CancellationToken ct)
+    {
+        var list = new List<Candidate>();
+        string recipeName = options.EffectiveQuant;
+        if (options.Format != OutputFormat.Gguf)
+        {
+            IWeightRoundTrip written = WrittenRoundTrip(options, config, null);
+            list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, written, null), null, null, null));
+            if (transforms.Mitigated)
+                list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 1, transforms.Weights, written, null), null, null, null));
+            return list;
+        }
+        QuantizationRecipe recipe = QuantizationRecipe.Parse(recipeName);
+        var stock = new GgufRoundTrip(recipe, config);
+        list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, TensorBytes(stock, config)), null, null, null));
+        var withImatrix = new GgufRoundTrip(recipe, config, originalImportance);
+        list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, TensorBytes(withImatrix, config)),
+            originalImportance, null, null));
+        var (encoded, records) = Compensate(config, original, stock, calibration, options, modelOptions, "compensating", progress, watch, ct);
+        list.Add(new Candidate(new CandidatePlan("compensated", recipeName, false, false, true, 2, original, encoded, TensorBytes(stock, config)),
+            null, encoded, records));
+        if (!transforms.Mitigated) return list;
+        var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
+        list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 3, transforms.Weights, mitigatedImatrix,
+            TensorBytes(mitigatedImatrix, config)), transformedImportance, null, null));
+        if (options.Search == SearchMode.Full)
+        {
+            var (mitigatedEncoded, mitigatedRecords) = Compensate(config, transforms.Weights, stock, calibration, options, modelOptions,
+                "compensating-mitigated", progress, watch, ct);
+            list.Add(new Candidate(new CandidatePlan("mitigated-compensated", recipeName, true, false, true, 4, transforms.Weights, mitigatedEncoded,
+                TensorBytes(stock, config)), null, mitigatedEncoded, mitigatedRecords));
+        }
+        return list;
+    }
+
+    private static (EncodedWeights, IReadOnlyList<CompensatedTensor>) Compensate(ModelConfig config, ITensorSource weights, GgufRoundTrip target,
+        CalibrationSet calibration, OptimizeOptions options, ModelOptions modelOptions, string stage, IProgress<OptimizeProgress>? progress,
+        Stopwatch watch, CancellationToken ct)
+    {
+        var report = progress is null ? null : new Relay<CompensationProgress>(p =>
+            progress.Report(new OptimizeProgress(stage, p.Done, p.Total, "layers", watch.Elapsed)));
+        return LayerwiseCompensation.Run(config, weights, target, calibration.Sequences, options.BatchSize, modelOptions, report, ct);
+    }
+
+    /// <summary>The bytes of tensor data a GGUF file of <paramref name="roundTrip"/>'s types holds for <paramref name="config"/>'s model.</summary>
+    private static long TensorBytes(GgufRoundTrip roundTrip, ModelConfig config) =>
+        LlamaTensorNames.Expected(config).Sum(t => GgmlTypes.ByteCount(roundTrip.TypeOf(t.Name) ?? GgmlType.F32, t.Shape.Aggregate(1L, (a, b) => a * b)));
 
     /// <summary>
     /// Before any work: every output (weights, manifest, result file) is writable and none of them is, or replaces a

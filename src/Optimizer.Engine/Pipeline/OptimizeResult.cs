@@ -33,8 +33,11 @@ public sealed record OptimizeResult(
     /// </summary>
     public ImportanceMatrix? Importance { get; init; }
 
-    /// <summary>The importance matrix collected on the transformed model (with <see cref="OptimizeOptions.ImatrixOut"/>), or null.</summary>
+    /// <summary>The importance matrix collected on the written weights (with <see cref="OptimizeOptions.ImatrixOut"/>), or null.</summary>
     public ImportanceMatrix? CollectedImportance { get; init; }
+
+    /// <summary>Which candidate was written and why (null only for results built outside the pipeline).</summary>
+    public SelectionResult? Selection { get; init; }
 }
 
 /// <summary>A written file: absolute path, path relative to the output folder (the file name for an importance matrix written elsewhere), kind (<see cref="ManifestOutput"/> kinds), size, SHA-256.</summary>
@@ -54,7 +57,26 @@ public sealed record VariantResult(
     double KlDivergence,
     double Top1Agreement,
     long Tokens,
-    long? FileBytes);
+    long? FileBytes)
+{
+    /// <summary>Whether this variant competes to be written (a candidate file; see <see cref="CandidateSelection"/>).</summary>
+    public bool Candidate { get; init; }
+
+    /// <summary>Whether this candidate is the one written.</summary>
+    public bool Selected { get; init; }
+
+    /// <summary>Whether the candidate's weights were quantized with an importance matrix.</summary>
+    public bool Imatrix { get; init; }
+
+    /// <summary>Whether the candidate's codes were chosen by error-compensating rounding.</summary>
+    public bool Compensated { get; init; }
+
+    /// <summary>The bytes of the candidate's tensor data as its file would store them (types × elements), or null.</summary>
+    public long? TensorBytes { get; init; }
+
+    /// <summary>How simple the candidate is (lower is simpler; ties in quality go to the simpler one).</summary>
+    public int Simplicity { get; init; }
+}
 
 /// <summary>
 /// The quality gate: perplexity of the original and of the written (quantized, mitigated) variant, the relative

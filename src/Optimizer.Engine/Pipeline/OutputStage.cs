@@ -3,6 +3,7 @@ using Optimizer.Engine.Formats.Gguf;
 using Optimizer.Engine.Formats.HfExport;
 using Optimizer.Engine.Manifest;
 using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Quantization.ErrorCompensation;
 using Optimizer.Engine.Quantization.Imatrix;
 
 namespace Optimizer.Engine.Pipeline;
@@ -23,11 +24,12 @@ public static class OutputStage
     /// <summary>
     /// Exports <paramref name="weights"/> in the format of <paramref name="options"/>, completes the manifest with
     /// <paramref name="complete"/> (given the quantization section and the outputs) and writes both. Returns the outputs,
-    /// manifest last, and the manifest as written. GGUF weights are quantized with <paramref name="importance"/> when given.
+    /// manifest last, and the manifest as written. GGUF weights are quantized with <paramref name="importance"/> when given;
+    /// tensors <paramref name="encoded"/> holds are written as encoded.
     /// </summary>
     public static (IReadOnlyList<OptimizeOutput> Outputs, OutlierManifest Manifest) Write(ModelFolder model, ITensorSource weights, OptimizeOptions options,
         string name, Func<ManifestQuantization, IReadOnlyList<ManifestOutput>, OutlierManifest> complete, IProgress<OptimizeProgress>? progress,
-        System.Diagnostics.Stopwatch watch, CancellationToken ct, ImportanceMatrix? importance = null)
+        System.Diagnostics.Stopwatch watch, CancellationToken ct, ImportanceMatrix? importance = null, EncodedWeights? encoded = null)
     {
         // The output folder exists: the pipeline's OutputFolderLock created (or found) it and holds it for the run.
         string output = Path.GetFullPath(options.Output);
@@ -38,7 +40,7 @@ public static class OutputStage
         {
             Directory.CreateDirectory(staging);
             StagedWeights staged = options.Format == OutputFormat.Gguf
-                ? Gguf(model, weights, options, name, staging, output, progress, watch, ct, importance)
+                ? Gguf(model, weights, options, name, staging, output, progress, watch, ct, importance, encoded)
                 : Safetensors(model, weights, options, name, staging, output, progress, watch, ct);
             var quantization = new ManifestQuantization(OutputFormats.Id(options.Format), options.EffectiveQuant,
                 options.EffectiveQuant == "int4" ? options.GroupSize : null, staged.Tensors);
@@ -73,14 +75,14 @@ public static class OutputStage
     }
 
     private static StagedWeights Gguf(ModelFolder model, ITensorSource weights, OptimizeOptions options, string name, string staging, string output,
-        IProgress<OptimizeProgress>? progress, System.Diagnostics.Stopwatch watch, CancellationToken ct, ImportanceMatrix? importance)
+        IProgress<OptimizeProgress>? progress, System.Diagnostics.Stopwatch watch, CancellationToken ct, ImportanceMatrix? importance, EncodedWeights? encoded)
     {
         string file = name + ".gguf";
         QuantizationRecipe recipe = QuantizationRecipe.Parse(options.EffectiveQuant);
         int layers = model.Config.NumHiddenLayers;
         var report = progress is null ? null : new Relay<GgufExportProgress>(p =>
             progress.Report(new OptimizeProgress("writing", LayerOf(p.Name, layers, p.Index, p.Count), layers, "layers", watch.Elapsed)));
-        GgufExportResult result = LlamaGgufExporter.Export(model, weights, recipe, Path.Combine(staging, file), report, ct, importance);
+        GgufExportResult result = LlamaGgufExporter.Export(model, weights, recipe, Path.Combine(staging, file), report, ct, importance, encoded);
         var tensors = result.Tensors.Select(t => new QuantizedTensorRecord(t.SourceName, GgmlTypes.Name(t.Type), t.RelativeRmse)).ToArray();
         string final = Path.Combine(output, file);
         return new StagedWeights(result.Path, final, false, new[] { new OptimizeOutput(final, file, ManifestOutput.Weights, result.FileBytes, result.Sha256) }, tensors);

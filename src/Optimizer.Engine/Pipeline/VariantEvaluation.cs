@@ -8,19 +8,32 @@ using Optimizer.Engine.Quantization;
 namespace Optimizer.Engine.Pipeline;
 
 /// <summary>
+/// A candidate file (docs/quantization.md "Candidates"): which weights (original or transformed) go through which round
+/// trip — exactly the values the written file would hold.
+/// </summary>
+/// <param name="Name">The variant name (<c>stock</c>, <c>imatrix</c>, <c>compensated</c>, <c>mitigated-imatrix</c>, …).</param>
+/// <param name="Weights">The recipe or storage name.</param>
+/// <param name="Mitigated">Whether the weights are the transformed ones.</param>
+/// <param name="Imatrix">Whether an importance matrix is used.</param>
+/// <param name="Compensated">Whether the codes come from error-compensating rounding.</param>
+/// <param name="Simplicity">Lower is simpler; ties go to the simpler candidate.</param>
+/// <param name="Source">The float weights.</param>
+/// <param name="RoundTrip">The round trip of exactly what the file stores.</param>
+/// <param name="TensorBytes">Bytes of the tensor data the file would store, or null when not known.</param>
+public sealed record CandidatePlan(string Name, string Weights, bool Mitigated, bool Imatrix, bool Compensated, int Simplicity,
+    ITensorSource Source, IWeightRoundTrip RoundTrip, long? TensorBytes);
+
+/// <summary>
 /// Scores every variant against the original model on the evaluation text with <see cref="ModelComparison"/>:
-/// the transformed weights; the chosen quantization as weight-only fake quantization with and without the mitigations;
-/// W8A8 (int8 per-channel weights, 8-bit per-tensor static activations calibrated on the calibration text) and W4A8
-/// (int4 group-wise weights, 8-bit per-token dynamic activations), each with and without the mitigations. Every model
-/// streams its layers. The variant that is written is <see cref="WrittenName"/>.
+/// the transformed weights; every candidate file (weight-only fake quantization of exactly what it would store); W8A8
+/// (int8 per-channel weights, 8-bit per-tensor static activations calibrated on the calibration text) and W4A8 (int4
+/// group-wise weights, 8-bit per-token dynamic activations), each with and without the mitigations. Every model
+/// streams its layers.
 /// </summary>
 public static class VariantEvaluation
 {
-    /// <summary>The name of the written variant (quantized weights with the kept mitigations).</summary>
-    public const string WrittenName = "quantized";
-
-    /// <summary>The number of candidates (every variant but the original).</summary>
-    public const int CandidateCount = 7;
+    /// <summary>The most variants evaluated besides the original (transformed, five candidates, four activation variants).</summary>
+    public const int CandidateCount = 10;
 
     /// <summary>
     /// Runs the comparison, <paramref name="maxConcurrent"/> candidates at a time (each alive model holds its own
@@ -28,7 +41,7 @@ public static class VariantEvaluation
     /// (perplexity of the reference, KLD 0, top-1 1). Results do not depend on the grouping.
     /// </summary>
     public static IReadOnlyList<VariantResult> Run(ModelConfig config, ITensorSource original, ITensorSource transformed, bool mitigated,
-        IWeightRoundTrip written, string writtenWeights, CalibrationSet calibration, EvaluationText text, ModelOptions modelOptions, int batchSize,
+        IReadOnlyList<CandidatePlan> candidates, CalibrationSet calibration, EvaluationText text, ModelOptions modelOptions, int batchSize,
         int maxConcurrent, IProgress<OptimizeProgress>? progress, Stopwatch watch, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxConcurrent);
@@ -41,12 +54,13 @@ public static class VariantEvaluation
             return view;
         }
 
+        ArgumentNullException.ThrowIfNull(candidates);
         var plans = new List<(string Name, string Weights, string Activations, bool Mitigated, Func<LlamaModel> Create)>
         {
             ("transformed", "transformed", "none", true, () => Model(transformed)),
-            (WrittenName, writtenWeights, "none", mitigated, () => Model(View(new FakeQuantizedWeights(transformed, written)))),
-            (WrittenName + "-unmitigated", writtenWeights, "none", false, () => Model(View(new FakeQuantizedWeights(original, written)))),
         };
+        foreach (CandidatePlan candidate in candidates)
+            plans.Add((candidate.Name, candidate.Weights, "none", candidate.Mitigated, () => Model(View(new FakeQuantizedWeights(candidate.Source, candidate.RoundTrip)))));
         var int8 = new IntRoundTrip(config, 8);
         var int4 = new IntRoundTrip(config, 4, 128);
         foreach (var (source, isMitigated, suffix) in new[] { (transformed, mitigated, ""), (original, false, "-unmitigated") })
@@ -100,11 +114,15 @@ public static class VariantEvaluation
         var variants = new List<VariantResult>(results.Count + 1);
         ComparisonResult first = results[0];
         variants.Add(new VariantResult("original", "original", "none", false, first.ReferencePerplexity, 0, 0, 1, first.Tokens, null));
+        var byName = candidates.ToDictionary(c => c.Name, StringComparer.Ordinal);
         for (int i = 0; i < results.Count; i++)
         {
             ComparisonResult r = results[i];
-            variants.Add(new VariantResult(r.Name, plans[i].Weights, plans[i].Activations, plans[i].Mitigated, r.Perplexity, r.PerplexityIncrease,
-                r.MeanKlDivergence, r.Top1Agreement, r.Tokens, null));
+            var variant = new VariantResult(r.Name, plans[i].Weights, plans[i].Activations, plans[i].Mitigated, r.Perplexity, r.PerplexityIncrease,
+                r.MeanKlDivergence, r.Top1Agreement, r.Tokens, null);
+            if (byName.TryGetValue(r.Name, out CandidatePlan? c))
+                variant = variant with { Candidate = true, Imatrix = c.Imatrix, Compensated = c.Compensated, TensorBytes = c.TensorBytes, Simplicity = c.Simplicity };
+            variants.Add(variant);
         }
         return variants;
     }

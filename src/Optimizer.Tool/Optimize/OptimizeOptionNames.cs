@@ -27,12 +27,13 @@ public static class OptimizeOptionNames
     public const string Batch = "batch";
     public const string Imatrix = "imatrix";
     public const string ImatrixOut = "imatrixOut";
+    public const string Search = "search";
 
     /// <summary>Every key an options file may have, in documentation order.</summary>
     public static readonly IReadOnlyList<string> All = new[]
     {
         Model, Output, Format, Quant, GroupSize, Mitigations, Calibration, EvalText, MaxPplIncrease, FailAbovePplIncrease,
-        FailAboveKld, OutputName, Device, MaxMemory, CalibrationTokens, SequenceLength, Seed, EvalTokens, Batch, Imatrix, ImatrixOut,
+        FailAboveKld, OutputName, Device, MaxMemory, CalibrationTokens, SequenceLength, Seed, EvalTokens, Batch, Imatrix, ImatrixOut, Search,
     };
 
     /// <summary>Options whose value may be a JSON number in an options file.</summary>

@@ -30,6 +30,8 @@ public static class OptimizeRequestBinder
             Quant = quant,
             GroupSize = b.Integer(OptimizeOptionNames.GroupSize, 32, 128, v => v is 32 or 128, "must be 32 or 128") ?? defaults.GroupSize,
             Mitigations = b.Mitigations() ?? defaults.Mitigations,
+            MitigationsExplicit = request.Get(OptimizeOptionNames.Mitigations) is not null,
+            Search = b.Search() ?? defaults.Search,
             Calibration = request.Calibration.Select(c => b.ResolvePath(c, OptimizeOptionNames.Calibration)).ToArray(),
             EvalText = b.Path(OptimizeOptionNames.EvalText),
             Imatrix = b.Path(OptimizeOptionNames.Imatrix),
@@ -90,6 +92,17 @@ public static class OptimizeRequestBinder
                 throw new UsageException(ErrorCodes.CliInvalidValue, $"{OptimizeOptionNames.Flag(key)} needs a path.", commandPath);
             }
             return _base is null || System.IO.Path.IsPathRooted(value.Text) ? value.Text : System.IO.Path.GetFullPath(System.IO.Path.Combine(_base, value.Text));
+        }
+
+        public SearchMode? Search()
+        {
+            if (Text(OptimizeOptionNames.Search) is not { } text) return null;
+            return text.Trim().ToLowerInvariant() switch
+            {
+                "quick" => SearchMode.Quick,
+                "full" => SearchMode.Full,
+                _ => throw Bad(OptimizeOptionNames.Search, "must be quick or full"),
+            };
         }
 
         public string? Mitigations()

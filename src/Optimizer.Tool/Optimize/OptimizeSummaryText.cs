@@ -16,7 +16,12 @@ public static class OptimizeSummaryText
         writer.WriteLine($"optimize: {result.OutputName}");
         if (result.Manifest?.Transforms is { } transforms)
         {
-            string kept = string.Join(", ", transforms.Applied.Select(t => t.Status == "kept" ? t.Name : t.Name + " (rolled back)"));
+            string kept = string.Join(", ", transforms.Applied.Select(t => t.Status switch
+            {
+                "kept" => t.Name,
+                "not-selected" => t.Name + " (verified, not in the written file)",
+                _ => t.Name + " (rolled back)",
+            }));
             writer.WriteLine($"  transforms: {(kept.Length == 0 ? "none" : kept)}; max |delta logit| of the exact ones {Units.Significant(result.MaxAbsDeltaLogit, 3)}");
         }
         else
@@ -27,7 +32,7 @@ public static class OptimizeSummaryText
         var table = new TextTable("variant", ">PPL", ">dPPL %", ">KLD", ">top-1", ">file size");
         foreach (var v in result.Variants)
         {
-            table.AddRow(v.Name,
+            table.AddRow(v.Selected ? v.Name + " *" : v.Name,
                 v.Perplexity.ToString("0.0000", ci),
                 (v.PerplexityIncrease * 100).ToString("+0.00;-0.00;0.00", ci),
                 // A KL divergence of identical models can come out as a float-rounding -1e-8; show it as 0.
@@ -36,6 +41,11 @@ public static class OptimizeSummaryText
                 v.FileBytes is long bytes ? Units.Bytes(bytes) : "-");
         }
         table.Write(writer);
+        if (result.Selection is { } selection)
+        {
+            writer.WriteLine($"  * written: {selection.Selected}: {selection.Reason}");
+            if (selection.Warning is { } warning) writer.WriteLine($"  warning: {warning}");
+        }
         writer.WriteLine();
         QualityGateResult gate = result.Gate;
         writer.WriteLine(gate.Passed

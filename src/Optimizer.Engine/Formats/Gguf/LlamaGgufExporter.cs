@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Quantization.ErrorCompensation;
 using Optimizer.Engine.Quantization.Imatrix;
 
 namespace Optimizer.Engine.Formats.Gguf;
@@ -29,10 +30,12 @@ public static class LlamaGgufExporter
     /// its SHA-256. With <paramref name="importance"/> (describing the inputs of <paramref name="weights"/>, GGUF names),
     /// every tensor that has an entry is quantized with its per-column weights
     /// (<see cref="GgmlQuantizer.QuantizeMatrix(GgmlType, ReadOnlySpan{float}, long, long, ReadOnlySpan{float})"/>) and
-    /// llama-quantize's <c>quantize.imatrix.*</c> keys are added after the other metadata.
+    /// llama-quantize's <c>quantize.imatrix.*</c> keys are added after the other metadata. Tensors that
+    /// <paramref name="encoded"/> holds (error-compensating rounding, in the recipe's types) are written as encoded — only
+    /// the q/k row permutation is applied to their rows — and the others quantized as usual.
     /// </summary>
     public static GgufExportResult Export(ModelFolder model, ITensorSource weights, QuantizationRecipe recipe,
-        string path, IProgress<GgufExportProgress>? progress, CancellationToken ct, ImportanceMatrix? importance = null)
+        string path, IProgress<GgufExportProgress>? progress, CancellationToken ct, ImportanceMatrix? importance = null, EncodedWeights? encoded = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
@@ -82,9 +85,20 @@ public static class LlamaGgufExporter
                     exported[i] = new GgufExportedTensor(ggufName, item.HfName, item.Type, (long)values.Length * sizeof(float), 0);
                     return;
                 }
-                float[]? weightsOfColumns = null;
-                importance?.TryGetQuantWeights(ggufName, out weightsOfColumns);
-                byte[] bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols, weightsOfColumns);
+                byte[] bytes;
+                if (encoded is not null && encoded.Tensors.TryGetValue(item.HfName, out EncodedTensor? chosen))
+                {
+                    if (chosen.Type != item.Type || chosen.Rows != rows || chosen.Cols != cols)
+                        throw new InvalidOperationException($"{item.HfName} was encoded as {GgmlTypes.Name(chosen.Type)} {chosen.Rows} × {chosen.Cols}, "
+                            + $"the file stores {GgmlTypes.Name(item.Type)} {rows} × {cols}.");
+                    bytes = heads > 0 ? QkRowPermutation.Apply<byte>(chosen.Bytes, heads, GgmlQuantizer.RowBytes(item.Type, cols), inverse: false) : chosen.Bytes;
+                }
+                else
+                {
+                    float[]? weightsOfColumns = null;
+                    importance?.TryGetQuantWeights(ggufName, out weightsOfColumns);
+                    bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols, weightsOfColumns);
+                }
                 // The round-trip error is measured on another thread while this tensor is written and the next one is
                 // read and encoded; at most one measurement is pending, so at most two tensors are held at a time.
                 pending?.Complete();

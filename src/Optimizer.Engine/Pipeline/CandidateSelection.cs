@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace Optimizer.Engine.Pipeline;
+
+/// <summary>How much of the candidate search <c>optimize</c> runs (<c>--search</c>; docs/quantization.md "Candidates").</summary>
+public enum SearchMode
+{
+    /// <summary>stock, imatrix, compensated and, when transforms are kept, mitigated-imatrix (the default of <c>dotnet build</c>).</summary>
+    Quick,
+
+    /// <summary>Everything in <see cref="Quick"/> and mitigated-compensated (the default of the command line).</summary>
+    Full,
+}
+
+/// <summary>The choice among the candidates: the winner, why, and a warning when an explicit mitigation list lost.</summary>
+public sealed record SelectionResult(string Selected, string Reason, string? Warning);
+
+/// <summary>
+/// Never ship a worse file (docs/quantization.md "Candidates"): every candidate was scored on the held-out evaluation
+/// text, which is not the calibration text; the primary metric is the mean KL divergence from the original. The
+/// winner is the simplest candidate whose KL divergence is within <see cref="TieTolerance"/> of the lowest. With an
+/// explicit <c>--mitigations</c> list that kept transforms, only mitigated candidates may win; the result then warns
+/// when an unmitigated one scored better.
+/// </summary>
+public static class CandidateSelection
+{
+    /// <summary>Candidates within this relative margin of the lowest KL divergence tie; the simpler one wins.</summary>
+    public const double TieTolerance = 0.01;
+
+    /// <summary>
+    /// Chooses among the <see cref="VariantResult.Candidate"/> variants of <paramref name="variants"/>; returns the
+    /// variants with <see cref="VariantResult.Selected"/> set on the winner, and the choice.
+    /// </summary>
+    public static (IReadOnlyList<VariantResult> Variants, SelectionResult Selection) Choose(IReadOnlyList<VariantResult> variants, bool mitigationsExplicit)
+    {
+        ArgumentNullException.ThrowIfNull(variants);
+        var candidates = variants.Where(v => v.Candidate).OrderBy(v => v.Simplicity).ToArray();
+        if (candidates.Length == 0) throw new ArgumentException("No candidates to choose from.", nameof(variants));
+        bool requireMitigated = mitigationsExplicit && candidates.Any(c => c.Mitigated);
+        var eligible = requireMitigated ? candidates.Where(c => c.Mitigated).ToArray() : candidates;
+        var finite = eligible.Where(c => double.IsFinite(c.KlDivergence)).ToArray();
+        VariantResult winner;
+        string reason;
+        if (finite.Length == 0)
+        {
+            winner = eligible[0];
+            reason = "no candidate has a finite KL divergence; the simplest one is written";
+        }
+        else
+        {
+            double best = finite.Min(c => c.KlDivergence);
+            VariantResult lowest = finite.First(c => c.KlDivergence == best);
+            winner = finite.First(c => c.KlDivergence <= best * (1 + TieTolerance));
+            VariantResult? stock = candidates.FirstOrDefault(c => c.Simplicity == candidates[0].Simplicity);
+            string versus = stock is not null && !ReferenceEquals(stock, winner) && stock.KlDivergence > 0
+                ? $" ({Ratio(winner.KlDivergence / stock.KlDivergence)} the KL divergence of {stock.Name})"
+                : "";
+            reason = ReferenceEquals(winner, lowest)
+                ? $"lowest KL divergence on the held-out text: {Number(winner.KlDivergence)}{versus}"
+                : $"within {TieTolerance:P0} of the lowest KL divergence ({lowest.Name}: {Number(lowest.KlDivergence)}) and simpler: {Number(winner.KlDivergence)}{versus}";
+            if (requireMitigated) reason += "; only mitigated candidates were eligible (explicit --mitigations)";
+        }
+        string? warning = null;
+        if (requireMitigated)
+        {
+            VariantResult? better = candidates.Where(c => !c.Mitigated && double.IsFinite(c.KlDivergence))
+                .OrderBy(c => c.KlDivergence).FirstOrDefault();
+            if (better is not null && better.KlDivergence * (1 + TieTolerance) < winner.KlDivergence)
+                warning = $"The explicit --mitigations list was honoured, but candidate '{better.Name}' without mitigations scored better "
+                    + $"(KL divergence {Number(better.KlDivergence)} vs {Number(winner.KlDivergence)} for '{winner.Name}'); leave --mitigations out to let it win.";
+        }
+        var marked = variants.Select(v => v.Candidate ? v with { Selected = v.Name == winner.Name } : v).ToArray();
+        return (marked, new SelectionResult(winner.Name, reason, warning));
+    }
+
+    private static string Number(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static string Ratio(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "×";
+}
