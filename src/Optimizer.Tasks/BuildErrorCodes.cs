@@ -81,4 +81,7 @@ public static class BuildErrorCodes
 
     /// <summary>A local tool manifest (dotnet-tools.json) that cannot be read.</summary>
     public const string ToolManifestInvalid = "OOPT2035";
+
+    /// <summary><c>Search</c> is not quick or full.</summary>
+    public const string SearchInvalid = "OOPT2026";
 }

@@ -53,8 +53,11 @@ public sealed class OptimizeModel : ToolTask
     /// <summary>The int4 group size.</summary>
     public string? GroupSize { get; set; }
 
-    /// <summary>The mitigations list.</summary>
+    /// <summary>The mitigations list; empty: candidates with and without the mitigations compete.</summary>
     public string? Mitigations { get; set; }
+
+    /// <summary>quick or full: how many candidate files are scored (default quick).</summary>
+    public string? Search { get; set; }
 
     /// <summary>Calibration text files or folders, relative to <see cref="ProjectDirectory"/> or absolute.</summary>
     public string[] Calibration { get; set; } = Array.Empty<string>();
@@ -214,7 +217,8 @@ public sealed class OptimizeModel : ToolTask
             .Add("format", Format)
             .Add("quant", Quantization)
             .Add("groupSize", GroupSize)
-            .Add("mitigations", Mitigations)
+            .Add("mitigations", string.IsNullOrWhiteSpace(Mitigations) ? null : Mitigations)
+            .Add("search", string.IsNullOrWhiteSpace(Search) ? null : Search!.Trim().ToLowerInvariant())
             .Add("calibration", Calibration.Where(c => !string.IsNullOrWhiteSpace(c)).Select(Resolve).ToArray())
             .Add("evalText", string.IsNullOrWhiteSpace(EvalText) ? null : Resolve(EvalText!))
             .Add("failAbovePplIncrease", MaxPerplexityIncrease)

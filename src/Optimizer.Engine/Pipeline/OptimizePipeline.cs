@@ -168,8 +168,10 @@ public static class OptimizePipeline
     /// <c>imatrix</c> (llama-quantize --imatrix with the calibration's importance matrix, or the given one),
     /// <c>compensated</c> (error-compensating rounding); with kept transforms also <c>mitigated-imatrix</c> and, with
     /// <c>--search full</c>, <c>mitigated-compensated</c>. Safetensors: <c>stock</c> and, with kept transforms, <c>mitigated</c>.
-    /// Only mitigated candidates exist past an explicit <c>--mitigations</c> list that kept transforms? No: all are built,
-    /// so that the table shows what the list costs; <see cref="CandidateSelection"/> restricts the choice.
+    /// A candidate that would store the same bytes as a simpler one is not built (<c>imatrix</c> where every type ignores
+    /// importance, e.g. Q8_0: then <c>mitigated</c> replaces <c>mitigated-imatrix</c>; <c>compensated</c> where no type has
+    /// a block grid, e.g. F16). With an explicit <c>--mitigations</c> list all are still built, so that the table shows what
+    /// the list costs; <see cref="CandidateSelection"/> restricts the choice.
     /// </summary>
     private static IReadOnlyList<Candidate> Candidates(OptimizeOptions options, ModelConfig config, ITensorSource original, TransformStage transforms,
         ImportanceMatrix? originalImportance, ImportanceMatrix? transformedImportance, CalibrationSet calibration, ModelOptions modelOptions,
@@ -188,17 +190,37 @@ public static class OptimizePipeline
         QuantizationRecipe recipe = QuantizationRecipe.Parse(recipeName);
         var stock = new GgufRoundTrip(recipe, config);
         list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, TensorBytes(stock, config)), null, null, null));
-        var withImatrix = new GgufRoundTrip(recipe, config, originalImportance);
-        list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, TensorBytes(withImatrix, config)),
-            originalImportance, null, null));
-        var (encoded, records) = Compensate(config, original, stock, calibration, options, modelOptions, "compensating", progress, watch, ct);
-        list.Add(new Candidate(new CandidatePlan("compensated", recipeName, false, false, true, 2, original, encoded, TensorBytes(stock, config)),
-            null, encoded, records));
+        // Candidates that would store the same bytes as a simpler one are not built: no importance matrix where every
+        // type ignores it (Q8_0, F16 …), no compensation where no type has a block grid (F16, BF16, F32).
+        var linears = LlamaTensorNames.Expected(config).Where(t => t.Layer >= 0 && t.Shape.Length == 2).ToArray();
+        bool usesImportance = originalImportance is not null
+            && linears.Any(t => new GgufRoundTrip(recipe, config, originalImportance).TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
+        bool compensable = linears.Any(t => stock.TypeOf(t.Name) is GgmlType type && ErrorCompensatedRounding.Supports(type, t.Shape[1]));
+        if (usesImportance)
+        {
+            var withImatrix = new GgufRoundTrip(recipe, config, originalImportance);
+            list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, TensorBytes(withImatrix, config)),
+                originalImportance, null, null));
+        }
+        if (compensable)
+        {
+            var (encoded, records) = Compensate(config, original, stock, calibration, options, modelOptions, "compensating", progress, watch, ct);
+            list.Add(new Candidate(new CandidatePlan("compensated", recipeName, false, false, true, 2, original, encoded, TensorBytes(stock, config)),
+                null, encoded, records));
+        }
         if (!transforms.Mitigated) return list;
-        var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
-        list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 3, transforms.Weights, mitigatedImatrix,
-            TensorBytes(mitigatedImatrix, config)), transformedImportance, null, null));
-        if (options.Search == SearchMode.Full)
+        if (usesImportance)
+        {
+            var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
+            list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 3, transforms.Weights, mitigatedImatrix,
+                TensorBytes(mitigatedImatrix, config)), transformedImportance, null, null));
+        }
+        else
+        {
+            list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, stock, TensorBytes(stock, config)),
+                null, null, null));
+        }
+        if (compensable && options.Search == SearchMode.Full)
         {
             var (mitigatedEncoded, mitigatedRecords) = Compensate(config, transforms.Weights, stock, calibration, options, modelOptions,
                 "compensating-mitigated", progress, watch, ct);

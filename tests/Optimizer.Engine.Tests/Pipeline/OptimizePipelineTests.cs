@@ -83,24 +83,36 @@ public sealed class OptimizePipelineTests
     }
 
     [Fact]
-    public void Every_variant_is_evaluated_with_and_without_mitigation()
+    public void Every_candidate_and_variant_is_evaluated_and_the_best_mitigated_candidate_is_written()
     {
         var (result, _) = _fixture.Main;
-        Assert.Equal(new[] { "original", "transformed", "quantized", "quantized-unmitigated", "w8a8-static", "w4a8-dynamic",
-            "w8a8-static-unmitigated", "w4a8-dynamic-unmitigated" }, result.Variants.Select(v => v.Name));
+        // Q8_0 ignores an importance matrix, so no imatrix candidates (they would store the stock bytes).
+        Assert.Equal(new[] { "original", "transformed", "stock", "compensated", "mitigated", "mitigated-compensated",
+            "w8a8-static", "w4a8-dynamic", "w8a8-static-unmitigated", "w4a8-dynamic-unmitigated" }, result.Variants.Select(v => v.Name));
+        var candidates = result.Variants.Where(v => v.Candidate).ToArray();
+        Assert.Equal(new[] { "stock", "compensated", "mitigated", "mitigated-compensated" }, candidates.Select(c => c.Name));
+        VariantResult written = Assert.Single(candidates, c => c.Selected);
+        // An explicit mitigation list: only the mitigated candidates may win; the better of the two (or the simpler on a tie).
+        Assert.True(written.Mitigated);
+        double best = candidates.Where(c => c.Mitigated).Min(c => c.KlDivergence);
+        Assert.True(written.KlDivergence <= best * (1 + CandidateSelection.TieTolerance), $"{written.Name} {written.KlDivergence} vs best {best}");
+        Assert.Equal(result.Selection!.Selected, written.Name);
+        SelectionRecord selection = result.Manifest!.Evaluation!.Selection!;
+        Assert.Equal(("full", "explicit", written.Name), (selection.Search, selection.Mitigations, selection.Selected));
+        Assert.Equal(candidates.Single(c => c.Name == "stock").TensorBytes, candidates.Single(c => c.Name == "compensated").TensorBytes);
         Assert.All(result.Variants, v => Assert.True(double.IsFinite(v.Perplexity) && v.Perplexity > 1 && v.Tokens > 0, v.Name));
         VariantResult original = result.Variants[0], transformed = result.Variants[1];
         Assert.Equal(0, original.KlDivergence);
         Assert.True(transformed.KlDivergence < 1e-6, $"transformed KLD {transformed.KlDivergence}");
         Assert.Equal(original.Perplexity, transformed.Perplexity, 3);
-        Assert.True(result.Variants.Single(v => v.Name == "quantized").Mitigated);
-        Assert.False(result.Variants.Single(v => v.Name == "quantized-unmitigated").Mitigated);
+        Assert.False(result.Variants.Single(v => v.Name == "stock").Mitigated);
         ManifestEvaluation evaluation = result.Manifest!.Evaluation!;
         Assert.Equal("text", evaluation.Text.Source);
         Assert.Equal("eval.txt", Assert.Single(evaluation.Text.Files).Path);
         Assert.Equal(result.Variants.Select(v => v.Name), evaluation.Variants.Select(v => v.Name));
         Assert.True(evaluation.Gate.Passed);
-        Assert.Equal(result.Variants.Single(v => v.Name == "quantized").FileBytes, result.Outputs[0].Bytes);
+        Assert.Equal(written.FileBytes, result.Outputs[0].Bytes);
+        Assert.All(result.Variants.Where(v => !v.Selected && v.Name != "original"), v => Assert.Null(v.FileBytes));
     }
 
     [Fact]

@@ -41,8 +41,9 @@ public sealed class OptimizeCommandTests : IDisposable
         Assert.Equal("austen-byte-llama.gguf", doc.RootElement.GetProperty("outputs")[0].GetProperty("path").GetString());
         Assert.Contains("variant", result.StdOut);
         foreach (string column in new[] { "PPL", "dPPL %", "KLD", "top-1", "file size" }) Assert.Contains(column, result.StdOut);
-        foreach (string variant in new[] { "original", "transformed", "quantized", "quantized-unmitigated", "w8a8-static", "w4a8-dynamic" })
+        foreach (string variant in new[] { "original", "transformed", "stock", "imatrix", "compensated", "mitigated-imatrix", "mitigated-compensated", "w8a8-static", "w4a8-dynamic" })
             Assert.Contains(variant, result.StdOut);
+        Assert.Contains("* written: ", result.StdOut);
         Assert.Contains("quality gate: passed", result.StdOut);
     }
 
