@@ -56,6 +56,18 @@ public sealed record OptimizeOptions
     /// <summary>How much of the candidate search runs (<c>--search</c>; default <see cref="SearchMode.Full"/>).</summary>
     public SearchMode Search { get; init; } = SearchMode.Full;
 
+    /// <summary>Every candidate name <see cref="Candidates"/> may hold, simplest first.</summary>
+    public static readonly IReadOnlyList<string> CandidateNames = new[]
+    {
+        "stock", "imatrix", "compensated", "mitigated", "mitigated-imatrix", "mitigated-compensated",
+    };
+
+    /// <summary>
+    /// Only these candidate files are built and scored (<c>--candidates</c>, names from <see cref="CandidateNames"/>), even
+    /// those that would store the same bytes as a simpler one; null = the <see cref="Search"/> set.
+    /// </summary>
+    public IReadOnlyList<string>? Candidates { get; init; }
+
     /// <summary>
     /// Transform parameters beyond the mitigation list (γ target, SmoothQuant α, clamp τ …; engine API, not on the
     /// command line); null = the defaults. Their own mitigation set is ignored: <see cref="Mitigations"/> decides.
@@ -162,6 +174,13 @@ public sealed record OptimizeOptions
     {
         if (string.IsNullOrWhiteSpace(Model)) Fail("The model path is empty.");
         if (string.IsNullOrWhiteSpace(Output)) Fail("The output folder is empty.");
+        if (Candidates is { } candidates)
+        {
+            if (candidates.Count == 0) Fail("The candidate list is empty.");
+            foreach (string c in candidates)
+                if (!CandidateNames.Contains(c, StringComparer.Ordinal))
+                    Fail($"'{c}' is not a candidate; use {string.Join(", ", CandidateNames)}.");
+        }
         var allowed = Format == OutputFormat.Gguf ? GgufQuants : SafetensorsQuants;
         if (!allowed.Contains(EffectiveQuant, StringComparer.Ordinal))
             Fail($"Quantization '{EffectiveQuant}' is not available for {OutputFormats.Id(Format)} output; use one of {string.Join(", ", allowed)}.");

@@ -182,51 +182,61 @@ public static class OptimizePipeline
         if (options.Format != OutputFormat.Gguf)
         {
             IWeightRoundTrip written = WrittenRoundTrip(options, config, null);
-            list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, written, null), null, null, null));
-            if (transforms.Mitigated)
-                list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 1, transforms.Weights, written, null), null, null, null));
+            if (options.Candidates is not { } only || only.Contains("stock"))
+                list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, written, null), null, null, null));
+            if (transforms.Mitigated && (options.Candidates is not { } wanted || wanted.Contains("mitigated")))
+                list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, written, null), null, null, null));
+            if (list.Count == 0)
+                throw new OptimizerException(ErrorCodes.OptimizeOptionInvalid,
+                    $"None of the candidates asked for ({string.Join(", ", options.Candidates!)}) applies to safetensors output, which has stock and (with kept transforms) mitigated.");
             return list;
         }
         QuantizationRecipe recipe = QuantizationRecipe.Parse(recipeName);
         var stock = new GgufRoundTrip(recipe, config);
-        list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, TensorBytes(stock, config)), null, null, null));
-        // Candidates that would store the same bytes as a simpler one are not built: no importance matrix where every
-        // type ignores it (Q8_0, F16 …), no compensation where no type has a block grid (F16, BF16, F32).
+        // By default a candidate that would store the same bytes as a simpler one is not built: no importance matrix where
+        // every type ignores it (Q8_0, F16 …), no compensation where no type has a block grid (F16, BF16, F32).
         var linears = LlamaTensorNames.Expected(config).Where(t => t.Layer >= 0 && t.Shape.Length == 2).ToArray();
         bool usesImportance = originalImportance is not null
             && linears.Any(t => new GgufRoundTrip(recipe, config, originalImportance).TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
         bool compensable = linears.Any(t => stock.TypeOf(t.Name) is GgmlType type && ErrorCompensatedRounding.Supports(type, t.Shape[1]));
-        if (usesImportance)
+        bool Want(string candidate, bool byDefault) => options.Candidates is { } asked ? asked.Contains(candidate, StringComparer.Ordinal) : byDefault;
+        if (Want("stock", true))
+            list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, TensorBytes(stock, config)), null, null, null));
+        if (originalImportance is not null && Want("imatrix", usesImportance))
         {
             var withImatrix = new GgufRoundTrip(recipe, config, originalImportance);
             list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, TensorBytes(withImatrix, config)),
                 originalImportance, null, null));
         }
-        if (compensable)
+        if (compensable && Want("compensated", true))
         {
             var (encoded, records) = Compensate(config, original, stock, calibration, options, modelOptions, "compensating", progress, watch, ct);
             list.Add(new Candidate(new CandidatePlan("compensated", recipeName, false, false, true, 2, original, encoded, TensorBytes(stock, config)),
                 null, encoded, records));
         }
-        if (!transforms.Mitigated) return list;
-        if (usesImportance)
+        if (transforms.Mitigated)
         {
-            var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
-            list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 3, transforms.Weights, mitigatedImatrix,
-                TensorBytes(mitigatedImatrix, config)), transformedImportance, null, null));
+            if (Want("mitigated", !usesImportance))
+                list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, stock, TensorBytes(stock, config)),
+                    null, null, null));
+            if (transformedImportance is not null && Want("mitigated-imatrix", usesImportance))
+            {
+                var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
+                list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 4, transforms.Weights, mitigatedImatrix,
+                    TensorBytes(mitigatedImatrix, config)), transformedImportance, null, null));
+            }
+            if (compensable && Want("mitigated-compensated", options.Search == SearchMode.Full))
+            {
+                var (mitigatedEncoded, mitigatedRecords) = Compensate(config, transforms.Weights, stock, calibration, options, modelOptions,
+                    "compensating-mitigated", progress, watch, ct);
+                list.Add(new Candidate(new CandidatePlan("mitigated-compensated", recipeName, true, false, true, 5, transforms.Weights, mitigatedEncoded,
+                    TensorBytes(stock, config)), null, mitigatedEncoded, mitigatedRecords));
+            }
         }
-        else
-        {
-            list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, stock, TensorBytes(stock, config)),
-                null, null, null));
-        }
-        if (compensable && options.Search == SearchMode.Full)
-        {
-            var (mitigatedEncoded, mitigatedRecords) = Compensate(config, transforms.Weights, stock, calibration, options, modelOptions,
-                "compensating-mitigated", progress, watch, ct);
-            list.Add(new Candidate(new CandidatePlan("mitigated-compensated", recipeName, true, false, true, 4, transforms.Weights, mitigatedEncoded,
-                TensorBytes(stock, config)), null, mitigatedEncoded, mitigatedRecords));
-        }
+        if (list.Count == 0)
+            throw new OptimizerException(ErrorCodes.OptimizeOptionInvalid,
+                $"None of the candidates asked for ({string.Join(", ", options.Candidates!)}) applies to this run: " + (transforms.Mitigated ? "" : "no transform was kept, so there is no mitigated candidate; ")
+                + $"{recipeName} " + (compensable ? "" : "has no type that compensated rounding can write; ") + "choose others (see docs/quantization.md \"Candidates\").");
         return list;
     }
 

@@ -28,12 +28,13 @@ public static class OptimizeOptionNames
     public const string Imatrix = "imatrix";
     public const string ImatrixOut = "imatrixOut";
     public const string Search = "search";
+    public const string Candidates = "candidates";
 
     /// <summary>Every key an options file may have, in documentation order.</summary>
     public static readonly IReadOnlyList<string> All = new[]
     {
         Model, Output, Format, Quant, GroupSize, Mitigations, Calibration, EvalText, MaxPplIncrease, FailAbovePplIncrease,
-        FailAboveKld, OutputName, Device, MaxMemory, CalibrationTokens, SequenceLength, Seed, EvalTokens, Batch, Imatrix, ImatrixOut, Search,
+        FailAboveKld, OutputName, Device, MaxMemory, CalibrationTokens, SequenceLength, Seed, EvalTokens, Batch, Imatrix, ImatrixOut, Search, Candidates,
     };
 
     /// <summary>Options whose value may be a JSON number in an options file.</summary>

@@ -32,6 +32,7 @@ public static class OptimizeRequestBinder
             Mitigations = b.Mitigations() ?? defaults.Mitigations,
             MitigationsExplicit = request.Get(OptimizeOptionNames.Mitigations) is not null,
             Search = b.Search() ?? defaults.Search,
+            Candidates = b.Candidates(),
             Calibration = request.Calibration.Select(c => b.ResolvePath(c, OptimizeOptionNames.Calibration)).ToArray(),
             EvalText = b.Path(OptimizeOptionNames.EvalText),
             Imatrix = b.Path(OptimizeOptionNames.Imatrix),
@@ -92,6 +93,16 @@ public static class OptimizeRequestBinder
                 throw new UsageException(ErrorCodes.CliInvalidValue, $"{OptimizeOptionNames.Flag(key)} needs a path.", commandPath);
             }
             return _base is null || System.IO.Path.IsPathRooted(value.Text) ? value.Text : System.IO.Path.GetFullPath(System.IO.Path.Combine(_base, value.Text));
+        }
+
+        public IReadOnlyList<string>? Candidates()
+        {
+            if (Text(OptimizeOptionNames.Candidates) is not { } text) return null;
+            var names = text.Split(',').Select(n => n.Trim().ToLowerInvariant()).ToArray();
+            foreach (string name in names)
+                if (!OptimizeOptions.CandidateNames.Contains(name, StringComparer.Ordinal))
+                    throw Bad(OptimizeOptionNames.Candidates, $"must be a comma list of {string.Join(", ", OptimizeOptions.CandidateNames)}");
+            return names.Distinct(StringComparer.Ordinal).ToArray();
         }
 
         public SearchMode? Search()

@@ -35,7 +35,7 @@ public sealed class OptimizeFixture : IDisposable
         {
             string output = NewOutput("main");
             // An explicit list: the mitigated candidates must win, so the transforms are in the written file.
-            return (OptimizePipeline.Run(Options(output) with { MitigationsExplicit = true }), output);
+            return (OptimizePipeline.Run(Options(output)), output);
         });
     }
 
@@ -68,6 +68,8 @@ public sealed class OptimizeFixture : IDisposable
         EvalTokens = 94,
         BatchSize = 4,
         ToolVersion = TestVersion,
+        // As if --mitigations were named: the mitigated candidates must win, so the transforms are in the written file.
+        MitigationsExplicit = true,
     };
 
     public void Dispose()

@@ -67,10 +67,10 @@ public sealed class OptimizeImatrixTests(OptimizeFixture fixture)
     [Fact]
     public void A_given_imatrix_is_carried_over_the_transforms_and_recorded_in_the_gguf()
     {
-        var (main, _) = fixture.Main;
+        OptimizeResult main = OptimizePipeline.Run(fixture.Options(fixture.NewOutput("mitigated")) with { Candidates = new[] { "mitigated" } });
         string imatrix = OriginalImatrix("original.imatrix.gguf");
         string output = fixture.NewOutput("imatrix-in");
-        OptimizeResult result = OptimizePipeline.Run(fixture.Options(output) with { Imatrix = imatrix });
+        OptimizeResult result = OptimizePipeline.Run(fixture.Options(output) with { Imatrix = imatrix, Candidates = new[] { "mitigated-imatrix" } });
 
         ImportanceMatrix used = Assert.IsType<ImportanceMatrix>(result.Importance);
         ImportanceMatrix given = ImatrixFile.Read(imatrix);
@@ -103,8 +103,8 @@ public sealed class OptimizeImatrixTests(OptimizeFixture fixture)
         string imatrix = OriginalImatrix("q4.imatrix.gguf");
         string withOutput = fixture.NewOutput("imatrix-q4");
         string withoutOutput = fixture.NewOutput("plain-q4");
-        OptimizeResult with = OptimizePipeline.Run(fixture.Options(withOutput) with { Imatrix = imatrix, Quant = "Q4_0", Mitigations = "none" });
-        OptimizeResult without = OptimizePipeline.Run(fixture.Options(withoutOutput) with { Quant = "Q4_0", Mitigations = "none" });
+        OptimizeResult with = OptimizePipeline.Run(fixture.Options(withOutput) with { Imatrix = imatrix, Quant = "Q4_0", Mitigations = "none", Candidates = new[] { "imatrix" } });
+        OptimizeResult without = OptimizePipeline.Run(fixture.Options(withoutOutput) with { Quant = "Q4_0", Mitigations = "none", Candidates = new[] { "stock" } });
         string Weights(OptimizeResult r) => r.Outputs.Single(o => o.Kind == ManifestOutput.Weights).Path;
         using var a = GgufFile.Open(Weights(with));
         using var b = GgufFile.Open(Weights(without));
