@@ -19,27 +19,21 @@ public sealed record OutlierManifest(
     /// <summary>The value of the top-level <c>schema</c> key.</summary>
     public const string SchemaId = "outlier-manifest/1";
 
-    // The optimize sections are written by ManifestWriter but not read back by ManifestReader (readers ignore keys
-    // they do not use; the report renders the analysis sections).
+    // The optimize sections are written by ManifestWriter and read back by ManifestReader (the report renders them).
 
     /// <summary><c>optimize</c>: the transforms applied and their verification; null for an analysis manifest.</summary>
-    [JsonIgnore]
     public ManifestTransforms? Transforms { get; init; }
 
     /// <summary><c>optimize</c>: the census re-measured on the transformed weights; null for an analysis manifest.</summary>
-    [JsonIgnore]
     public IReadOnlyList<CensusEntry>? CensusAfter { get; init; }
 
     /// <summary><c>optimize</c>: the recipe and per-tensor quantization error; null for an analysis manifest.</summary>
-    [JsonIgnore]
     public ManifestQuantization? Quantization { get; init; }
 
-    /// <summary><c>optimize</c>: perplexity, KL divergence and top-1 agreement per variant; null for an analysis manifest.</summary>
-    [JsonIgnore]
+    /// <summary><c>optimize</c>: the candidates and variants scored, the selection and the quality gate; null for an analysis manifest.</summary>
     public ManifestEvaluation? Evaluation { get; init; }
 
     /// <summary><c>optimize</c>: the files written next to the manifest; null for an analysis manifest.</summary>
-    [JsonIgnore]
     public IReadOnlyList<ManifestOutput>? Outputs { get; init; }
 }
 

@@ -22,7 +22,7 @@ public sealed record TransformEntry(
     string Name,
     bool Exact,
     string Status,
-    IReadOnlyList<TransformParameterRecord> Parameters,
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(TransformParameterListConverter))] IReadOnlyList<TransformParameterRecord> Parameters,
     IReadOnlyList<TransformTouchRecord> Touched)
 {
     /// <summary>The transform is part of the written weights.</summary>
@@ -37,6 +37,31 @@ public sealed record TransformEntry(
 
 /// <summary>A transform parameter: name and value as text (numbers in invariant round-trip form).</summary>
 public sealed record TransformParameterRecord(string Name, string Value);
+
+/// <summary>Reads a transform's <c>parameters</c> object (name → text value, in file order) as a list.</summary>
+internal sealed class TransformParameterListConverter : System.Text.Json.Serialization.JsonConverter<IReadOnlyList<TransformParameterRecord>>
+{
+    public override IReadOnlyList<TransformParameterRecord> Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (reader.TokenType != System.Text.Json.JsonTokenType.StartObject) throw new System.Text.Json.JsonException("parameters must be an object");
+        var list = new List<TransformParameterRecord>();
+        while (reader.Read() && reader.TokenType != System.Text.Json.JsonTokenType.EndObject)
+        {
+            string name = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType != System.Text.Json.JsonTokenType.String) throw new System.Text.Json.JsonException($"parameter {name} must be a string");
+            list.Add(new TransformParameterRecord(name, reader.GetString()!));
+        }
+        return list;
+    }
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, IReadOnlyList<TransformParameterRecord> value, System.Text.Json.JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        foreach (var p in value) writer.WriteString(p.Name, p.Value);
+        writer.WriteEndObject();
+    }
+}
 
 /// <summary>What a transform changed in one layer: target (<c>attn_norm</c>, <c>ffn_norm</c>, <c>qk</c>, <c>y6</c>), the channels whose scale is not 1, and the scale range.</summary>
 public sealed record TransformTouchRecord(int Layer, string Target, IReadOnlyList<int> Channels, double MinScale, double MaxScale);

@@ -27,7 +27,7 @@ public sealed class ManifestReaderTests : IDisposable
     public void Unknown_keys_are_ignored()
     {
         string text = ManifestWriter.ToText(SampleManifest.Create());
-        text = text.Replace("\"schema\": \"outlier-manifest/1\",", "\"schema\": \"outlier-manifest/1\",\n  \"transforms\": [ { \"x\": 1 } ],");
+        text = text.Replace("\"schema\": \"outlier-manifest/1\",", "\"schema\": \"outlier-manifest/1\",\n  \"later_section\": [ { \"x\": 1 } ],");
         OutlierManifest read = ManifestReader.Load(Write("m.json", text));
         Assert.Equal(3, read.Census.Count);
     }
