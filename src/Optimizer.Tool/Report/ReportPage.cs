@@ -30,6 +30,7 @@ public static class ReportPage
         sb.Append(ProfilesSection.Render(manifest)).Append('\n');
         sb.Append(MassiveActivationSection.Render(manifest, maxRows)).Append('\n');
         sb.Append(ChannelOutlierSection.Render(manifest, maxRows)).Append('\n');
+        sb.Append(OptimizeSection.Render(manifest, maxRows)).Append('\n');
         sb.Append("<footer>Rendered by ").Append(Html.Escape(manifest.Tool.Name)).Append(' ').Append(Html.Escape(manifest.Tool.Version))
           .Append(" from an ").Append(OutlierManifest.SchemaId).Append(" manifest. The manifest holds every value shown here.</footer>\n");
         sb.Append("</main>\n</body>\n</html>\n");

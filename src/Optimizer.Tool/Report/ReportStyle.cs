@@ -47,6 +47,7 @@ table.findings th { text-align: left; background: #f5f7fa; color: #323f4b; font-
 table.findings td { padding: 5px 8px; border-bottom: 1px solid #eef0f3; vertical-align: middle; }
 table.findings .num { text-align: right; font-variant-numeric: tabular-nums; }
 table.findings tr.emph td { background: #fff5f5; }
+p.warn { color: #8a3b00; background: #fff4e5; padding: 6px 8px; border-radius: 4px; }
 table.findings tr.more td { color: #616e7c; font-style: italic; text-align: center; }
 svg.range { vertical-align: middle; }
 code { font-family: ""DejaVu Sans Mono"", ""Liberation Mono"", monospace; font-size: 12px; }

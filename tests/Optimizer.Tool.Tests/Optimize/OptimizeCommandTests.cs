@@ -45,6 +45,19 @@ public sealed class OptimizeCommandTests : IDisposable
             Assert.Contains(variant, result.StdOut);
         Assert.Contains("* written: ", result.StdOut);
         Assert.Contains("quality gate: passed", result.StdOut);
+
+        // The manifest says which candidate was written and why, and the report renders it.
+        JsonElement selection = doc.RootElement.GetProperty("evaluation").GetProperty("selection");
+        string selected = selection.GetProperty("selected").GetString()!;
+        Assert.Equal(("full", "auto"), (selection.GetProperty("search").GetString(), selection.GetProperty("mitigations").GetString()));
+        Assert.Contains("KL divergence", selection.GetProperty("reason").GetString());
+        Assert.Contains($"* written: {selected}: ", result.StdOut);
+        string html = Path.Combine(_root, "report.html");
+        var report = ToolProcess.Run(new[] { "report", manifest, "-o", html }, Timeout);
+        Assert.True(report.ExitCode == 0, report.ToString());
+        string page = File.ReadAllText(html);
+        foreach (string part in new[] { "Candidate files", "Other variants", "Transforms", "Stored tensors", selected + " ★", "Error-compensating rounding" })
+            Assert.Contains(part, page);
     }
 
     [Fact]
