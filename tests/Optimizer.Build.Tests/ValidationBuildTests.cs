@@ -18,6 +18,7 @@ public sealed class ValidationBuildTests
     [InlineData("OutputName=\"my model\"", "OOPT2020", "'my model'")]
     [InlineData("Imatrix=\"missing.imatrix.gguf\"", "OOPT2024", "the importance matrix 'missing.imatrix.gguf' does not exist")]
     [InlineData("ImatrixOut=\"yes\"", "OOPT2025", "ImatrixOut 'yes'")]
+    [InlineData("Search=\"thorough\"", "OOPT2026", "Search 'thorough' is not valid; use quick or full")]
     public void BadMetadataValueFailsWithItsCodeNamingItemAndProject(string metadata, string code, string mention)
     {
         using var project = TempProject.Create("meta");

@@ -18,9 +18,9 @@ public sealed record SelectionResult(string Selected, string Reason, string? War
 /// <summary>
 /// Never ship a worse file (docs/quantization.md "Candidates"): every candidate was scored on the held-out evaluation
 /// text, which is not the calibration text; the primary metric is the mean KL divergence from the original. The
-/// winner is the simplest candidate whose KL divergence is within <see cref="TieTolerance"/> of the lowest. With an
-/// explicit <c>--mitigations</c> list that kept transforms, only mitigated candidates may win; the result then warns
-/// when an unmitigated one scored better.
+/// winner is the simplest candidate whose KL divergence is within <see cref="TieTolerance"/> of the lowest. What the user
+/// named explicitly is honoured: with a <c>--mitigations</c> list that kept transforms only mitigated candidates may win,
+/// with <c>--imatrix</c> only candidates quantized with it; the result then warns when another one scored better.
 /// </summary>
 public static class CandidateSelection
 {
@@ -31,13 +31,15 @@ public static class CandidateSelection
     /// Chooses among the <see cref="VariantResult.Candidate"/> variants of <paramref name="variants"/>; returns the
     /// variants with <see cref="VariantResult.Selected"/> set on the winner, and the choice.
     /// </summary>
-    public static (IReadOnlyList<VariantResult> Variants, SelectionResult Selection) Choose(IReadOnlyList<VariantResult> variants, bool mitigationsExplicit)
+    public static (IReadOnlyList<VariantResult> Variants, SelectionResult Selection) Choose(IReadOnlyList<VariantResult> variants, bool mitigationsExplicit,
+        bool imatrixExplicit = false)
     {
         ArgumentNullException.ThrowIfNull(variants);
         var candidates = variants.Where(v => v.Candidate).OrderBy(v => v.Simplicity).ToArray();
         if (candidates.Length == 0) throw new ArgumentException("No candidates to choose from.", nameof(variants));
         bool requireMitigated = mitigationsExplicit && candidates.Any(c => c.Mitigated);
-        var eligible = requireMitigated ? candidates.Where(c => c.Mitigated).ToArray() : candidates;
+        bool requireImatrix = imatrixExplicit && candidates.Any(c => c.Imatrix && (c.Mitigated || !requireMitigated));
+        var eligible = candidates.Where(c => (!requireMitigated || c.Mitigated) && (!requireImatrix || c.Imatrix)).ToArray();
         var finite = eligible.Where(c => double.IsFinite(c.KlDivergence)).ToArray();
         VariantResult winner;
         string reason;
@@ -59,15 +61,20 @@ public static class CandidateSelection
                 ? $"lowest KL divergence on the held-out text: {Number(winner.KlDivergence)}{versus}"
                 : $"within {TieTolerance:P0} of the lowest KL divergence ({lowest.Name}: {Number(lowest.KlDivergence)}) and simpler: {Number(winner.KlDivergence)}{versus}";
             if (requireMitigated) reason += "; only mitigated candidates were eligible (explicit --mitigations)";
+            if (requireImatrix) reason += "; only candidates quantized with the given importance matrix were eligible (--imatrix)";
         }
         string? warning = null;
-        if (requireMitigated)
+        if (requireMitigated || requireImatrix)
         {
-            VariantResult? better = candidates.Where(c => !c.Mitigated && double.IsFinite(c.KlDivergence))
+            VariantResult? better = candidates.Where(c => !eligible.Contains(c) && double.IsFinite(c.KlDivergence))
                 .OrderBy(c => c.KlDivergence).FirstOrDefault();
             if (better is not null && better.KlDivergence * (1 + TieTolerance) < winner.KlDivergence)
-                warning = $"The explicit --mitigations list was honoured, but candidate '{better.Name}' without mitigations scored better "
-                    + $"(KL divergence {Number(better.KlDivergence)} vs {Number(winner.KlDivergence)} for '{winner.Name}'); leave --mitigations out to let it win.";
+            {
+                string what = requireMitigated && !better.Mitigated ? "without mitigations" : "without the given importance matrix";
+                string leave = requireMitigated && !better.Mitigated ? "--mitigations" : "--imatrix";
+                warning = $"The explicit {leave} was honoured, but candidate '{better.Name}' {what} scored better "
+                    + $"(KL divergence {Number(better.KlDivergence)} vs {Number(winner.KlDivergence)} for '{winner.Name}'); leave {leave} out to let it win.";
+            }
         }
         var marked = variants.Select(v => v.Candidate ? v with { Selected = v.Name == winner.Name } : v).ToArray();
         return (marked, new SelectionResult(winner.Name, reason, warning));

@@ -90,7 +90,7 @@ public static class OptimizePipeline
             analysis.Analysis.Calibration, modelOptions, progress, watch, ct);
         IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated,
             candidates.Select(c => c.Plan).ToArray(), analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, concurrent, progress, watch, ct);
-        var (chosen, selection) = CandidateSelection.Choose(variants, options.MitigationsExplicit && transforms.Mitigated);
+        var (chosen, selection) = CandidateSelection.Choose(variants, options.MitigationsExplicit && transforms.Mitigated, imatrixExplicit: given is not null);
         variants = chosen;
         if (selection.Warning is { } lost) warnings.Add(lost);
         var winner = candidates.Single(c => c.Plan.Name == selection.Selected);
@@ -202,7 +202,10 @@ public static class OptimizePipeline
         bool Want(string candidate, bool byDefault) => options.Candidates is { } asked ? asked.Contains(candidate, StringComparer.Ordinal) : byDefault;
         if (Want("stock", true))
             list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, TensorBytes(stock, config)), null, null, null));
-        if (originalImportance is not null && Want("imatrix", usesImportance))
+        // A given --imatrix is honoured: its candidates are built even where the recipe ignores it (the file then carries
+        // llama-quantize's provenance keys), and only they may win.
+        bool imatrixGiven = options.Imatrix is not null || options.ImportanceMatrix is not null;
+        if (originalImportance is not null && Want("imatrix", usesImportance || imatrixGiven))
         {
             var withImatrix = new GgufRoundTrip(recipe, config, originalImportance);
             list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, TensorBytes(withImatrix, config)),
@@ -216,10 +219,10 @@ public static class OptimizePipeline
         }
         if (transforms.Mitigated)
         {
-            if (Want("mitigated", !usesImportance))
+            if (Want("mitigated", !usesImportance && !imatrixGiven))
                 list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, stock, TensorBytes(stock, config)),
                     null, null, null));
-            if (transformedImportance is not null && Want("mitigated-imatrix", usesImportance))
+            if (transformedImportance is not null && Want("mitigated-imatrix", usesImportance || imatrixGiven))
             {
                 var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
                 list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 4, transforms.Weights, mitigatedImatrix,

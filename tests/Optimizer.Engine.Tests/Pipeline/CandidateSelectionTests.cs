@@ -54,4 +54,17 @@ public sealed class CandidateSelectionTests
         Assert.Null(selection.Warning);
         Assert.Throws<ArgumentException>(() => CandidateSelection.Choose(new[] { Original }, false));
     }
+
+    [Fact]
+    public void A_given_importance_matrix_is_honoured_and_warns_when_another_candidate_scored_better()
+    {
+        var variants = new[]
+        {
+            Candidate("stock", 0, 0.0024), Candidate("imatrix", 1, 0.0021) with { Imatrix = true }, Candidate("compensated", 2, 0.0008),
+        };
+        var (_, selection) = CandidateSelection.Choose(variants, mitigationsExplicit: false, imatrixExplicit: true);
+        Assert.Equal("imatrix", selection.Selected);
+        Assert.Contains("given importance matrix", selection.Reason);
+        Assert.Contains("'compensated' without the given importance matrix scored better", selection.Warning);
+    }
 }

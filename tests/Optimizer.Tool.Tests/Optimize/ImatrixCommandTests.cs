@@ -119,6 +119,16 @@ public sealed class ImatrixCommandTests : IClassFixture<ImatrixCommandTests.Mode
         Assert.Equal("given.dat.gguf", gguf.Metadata.GetString("quantize.imatrix.file"));
     }
 
+    [Theory]
+    [InlineData("--search", "thorough", "--search must be quick or full")]
+    [InlineData("--candidates", "stock,best", "--candidates must be a comma list of stock, imatrix, compensated, mitigated, mitigated-imatrix, mitigated-compensated")]
+    public void Bad_search_or_candidates_are_usage_errors(string option, string value, string message)
+    {
+        var run = ToolProcess.Run("optimize", "some-model", "-o", Path.Combine(_model.Tiny.Root, "o"), option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.StdErr);
+    }
+
     [Fact]
     public void Imatrix_with_safetensors_output_is_a_usage_error()
     {
