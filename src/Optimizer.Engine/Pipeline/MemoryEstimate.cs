@@ -1,4 +1,5 @@
 using Optimizer.Engine.Formats;
+using Optimizer.Engine.Quantization;
 
 namespace Optimizer.Engine.Pipeline;
 
@@ -16,6 +17,35 @@ namespace Optimizer.Engine.Pipeline;
 /// <param name="LogitsBytes">One chunk of vocabulary-sized logits (reference and candidate log-probabilities, float64).</param>
 public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, long ActivationBytes, long LogitsBytes)
 {
+    /// <summary>
+    /// The peak of one error-compensating rounding pass (docs/quantization.md): the residual streams of every calibration
+    /// token, one layer's Hessians in float64 (three hidden² and one intermediate²) with the Cholesky workspace of the
+    /// widest (six more of its n² float64), the layer's weights twice and the resident tensors once; 0 when none runs.
+    /// </summary>
+    public long CompensationBytes { get; init; }
+
+    /// <summary>The encodings one compensated candidate keeps until the file is written (its linear weights at the recipe's size).</summary>
+    public long EncodedBytes { get; init; }
+
+    /// <summary>Compensated candidates whose encodings are alive during the evaluation (0, 1 or 2).</summary>
+    public int CompensatedCandidates { get; init; }
+
+    /// <summary>
+    /// With error-compensating rounding: this estimate plus its cost for <paramref name="calibrationTokens"/> tokens and
+    /// <paramref name="candidates"/> compensated candidates of <paramref name="encodedBytes"/> each.
+    /// </summary>
+    public MemoryEstimate WithCompensation(ModelConfig config, long calibrationTokens, long encodedBytes, int candidates)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (candidates <= 0) return this with { CompensationBytes = 0, EncodedBytes = 0, CompensatedCandidates = 0 };
+        long hidden = config.HiddenSize, inter = config.IntermediateSize;
+        long widest = Math.Max(hidden, inter);
+        long hessians = 8 * (3 * hidden * hidden + inter * inter) + 6 * 8 * widest * widest;
+        long streams = 2 * 4 * calibrationTokens * hidden;
+        long stage = checked(2 * LargestLayerBytes + ResidentBytes + streams + hessians + ActivationBytes + encodedBytes * candidates);
+        return this with { CompensationBytes = stage, EncodedBytes = encodedBytes, CompensatedCandidates = candidates };
+    }
+
     /// <summary>Elements per logits chunk (ModelComparison compares vocabulary-sized rows in chunks of 4 Mi elements).</summary>
     public const long LogitsChunkElements = 1L << 22;
 
@@ -23,7 +53,8 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
     public const int ExtraModels = 2;
 
     /// <summary>The estimated peak in bytes with <paramref name="models"/> models alive at once.</summary>
-    public long PeakFor(int models) => checked(2 * LargestLayerBytes + ResidentBytes * models + ActivationBytes + LogitsBytes);
+    public long PeakFor(int models) => Math.Max(CompensationBytes,
+        checked(2 * LargestLayerBytes + ResidentBytes * models + ActivationBytes + LogitsBytes + EncodedBytes * CompensatedCandidates));
 
     /// <summary>The smallest possible peak: one candidate at a time.</summary>
     public long PeakBytes => PeakFor(1 + ExtraModels);
@@ -51,6 +82,31 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
         return new MemoryEstimate(perLayer.Max(), resident, activations, logits);
     }
 
+    /// <summary>The estimate of an optimize run with <paramref name="options"/>: <see cref="For"/> plus its error-compensating rounding.</summary>
+    public static MemoryEstimate ForRun(OptimizeOptions options, ModelConfig config, ITensorSource weights)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return For(config, weights, options.BatchSize, options.SequenceLength)
+            .WithCompensation(config, options.CalibrationTokens, CompensatedEncodingBytes(options, config), CompensatedCandidateCount(options));
+    }
+
+    /// <summary>How many compensated candidates a run may build (an upper bound: the mitigated one needs kept transforms).</summary>
+    private static int CompensatedCandidateCount(OptimizeOptions options)
+    {
+        if (options.Format != OutputFormat.Gguf) return 0;
+        if (options.Candidates is { } only) return only.Count(c => c is "compensated" or "mitigated-compensated");
+        return options.Search == SearchMode.Full && Engine.Transforms.Mitigations.Parse(options.Mitigations) != Engine.Transforms.Mitigation.None ? 2 : 1;
+    }
+
+    /// <summary>The bytes of one compensated candidate's encodings: the linear weights in the recipe's types.</summary>
+    private static long CompensatedEncodingBytes(OptimizeOptions options, ModelConfig config)
+    {
+        if (options.Format != OutputFormat.Gguf) return 0;
+        var stock = new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
+        return LlamaTensorNames.Expected(config).Where(t => t.Layer >= 0 && t.Shape.Length == 2)
+            .Sum(t => GgmlTypes.ByteCount(stock.TypeOf(t.Name) ?? GgmlType.F32, t.Shape.Aggregate(1L, (a, b) => a * b)));
+    }
+
     /// <summary>
     /// The number of evaluation candidates (at most <paramref name="wanted"/>) that may be alive at once within
     /// <paramref name="budgetBytes"/>; throws <see cref="ErrorCodes.MemoryBudgetExceeded"/> when one at a time does not fit.
@@ -61,7 +117,9 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
             throw new OptimizerException(ErrorCodes.MemoryBudgetExceeded,
                 $"Model '{modelName}' needs an estimated {ByteSize.Format(PeakBytes)} at peak (largest layer {ByteSize.Format(LargestLayerBytes)} x 2, "
                 + $"embedding/head {ByteSize.Format(ResidentBytes)} x {1 + ExtraModels} models, activations {ByteSize.Format(ActivationBytes)}, "
-                + $"logits {ByteSize.Format(LogitsBytes)}), more than the budget of {ByteSize.Format(budgetBytes)} (max-memory).");
+                + $"logits {ByteSize.Format(LogitsBytes)}"
+                + (CompensatedCandidates > 0 ? $", error-compensating rounding {ByteSize.Format(CompensationBytes)} with {CompensatedCandidates} encoding(s) of {ByteSize.Format(EncodedBytes)}" : "")
+                + $"), more than the budget of {ByteSize.Format(budgetBytes)} (max-memory); --search quick or --candidates without the compensated ones need less.");
         int candidates = Math.Max(1, wanted);
         while (candidates > 1 && PeakFor(candidates + ExtraModels) > budgetBytes) candidates--;
         return candidates;

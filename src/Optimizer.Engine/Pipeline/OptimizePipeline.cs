@@ -53,7 +53,7 @@ public static class OptimizePipeline
                 $"The calibration sequence length {sequenceLength} is longer than model '{name}' supports (max_position_embeddings is {maxPositions}).");
         int concurrent = VariantEvaluation.CandidateCount;
         if (options.MaxMemoryBytes is long budget)
-            concurrent = MemoryEstimate.For(config, folder.Weights, options.BatchSize, sequenceLength).Check(budget, name, concurrent);
+            concurrent = MemoryEstimate.ForRun(options, config, folder.Weights).Check(budget, name, concurrent);
 
         var modelOptions = new ModelOptions { Device = options.Device, StreamLayers = true };
         bool gguf = options.Format == OutputFormat.Gguf;

@@ -46,8 +46,9 @@ public sealed class OptimizeFailureTests
     {
         var (main, _) = _fixture.Main;
         MemoryEstimate estimate;
-        using (var model = ModelFolder.Open(_fixture.Model)) estimate = MemoryEstimate.For(model.Config, model.Weights, 4, 48);
         string output = _fixture.NewOutput("tight");
+        using (var model = ModelFolder.Open(_fixture.Model)) estimate = MemoryEstimate.ForRun(_fixture.Options(output), model.Config, model.Weights);
+        Assert.True(estimate.CompensationBytes > 0 && estimate.CompensatedCandidates == 2, $"{estimate}");
         OptimizeResult result = OptimizePipeline.Run(_fixture.Options(output) with { MaxMemoryBytes = estimate.PeakBytes });
         Assert.Equal(main.Variants, result.Variants);
         Assert.Equal(main.Outputs.Select(o => o.Sha256), result.Outputs.Select(o => o.Sha256));
