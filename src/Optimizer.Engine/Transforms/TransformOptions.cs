@@ -5,7 +5,7 @@ namespace Optimizer.Engine.Transforms;
 
 /// <summary>
 /// Which mitigations a plan contains and every parameter they use (each is recorded in the transform records).
-/// Defaults: all mitigations, γ target <c>outliers</c>, SmoothQuant α searched per group and layer on 0, 0.05 … 1
+/// Defaults: all mitigations, γ target <c>outliers</c>, SmoothQuant α searched per group and layer on 0, 0.05 … 0.95
 /// (docs/smoothing.md) over a sample of at most 512 calibration tokens, OTC scope <c>flagged</c>, TMA target the 0.99
 /// quantile of the other y6 channels' max |x| (at most half the site's MA magnitude threshold), clamp τ 0.9 × that
 /// threshold, birth sites never clamped.
@@ -30,8 +30,11 @@ public sealed record TransformOptions
     /// </summary>
     public double? SmoothQuantAlpha { get; init; }
 
-    /// <summary>The default α grid: 0, 0.05, …, 1 (k / 20).</summary>
-    public static IReadOnlyList<double> DefaultAlphaGrid { get; } = Enumerable.Range(0, 21).Select(k => k / 20.0).ToArray();
+    /// <summary>
+    /// The default α grid: 0, 0.05, …, 0.95 (k / 20). α = 1 is left out: it scales every channel's calibration maximum
+    /// to exactly 1, so the largest entries of a site tie and their order would follow the last float bit (docs/smoothing.md).
+    /// </summary>
+    public static IReadOnlyList<double> DefaultAlphaGrid { get; } = Enumerable.Range(0, 20).Select(k => k / 20.0).ToArray();
 
     /// <summary>The α values searched when <see cref="SmoothQuantAlpha"/> is null: ascending, each in [0, 1] (default <see cref="DefaultAlphaGrid"/>).</summary>
     public IReadOnlyList<double> SmoothQuantAlphaGrid { get; init; } = DefaultAlphaGrid;

@@ -91,7 +91,7 @@ public sealed class TransformOptionsTests
 
         Assert.Equal(GammaTargetMode.Outliers, options.GammaMode);
         Assert.Null(options.SmoothQuantAlpha); // searched per group (docs/smoothing.md)
-        Assert.Equal(Enumerable.Range(0, 21).Select(k => k * 0.05), options.SmoothQuantAlphaGrid, (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Equal(Enumerable.Range(0, 20).Select(k => k * 0.05), options.SmoothQuantAlphaGrid, (a, b) => Math.Abs(a - b) < 1e-12);
         Assert.Equal(512, options.SampleTokens);
         Assert.Equal(OtcScope.Flagged, options.OtcScope);
         Assert.False(options.ClampBirthSite);
