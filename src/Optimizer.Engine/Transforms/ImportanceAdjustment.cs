@@ -8,7 +8,8 @@ namespace Optimizer.Engine.Transforms;
 /// Carries an importance matrix of the original model over to the model a <see cref="TransformPlan"/> produces. Every
 /// transform of the plan is diagonal on the inputs of the linear weights: γ flattening and SmoothQuant divide input
 /// column i of q/k/v_proj (gate/up_proj) by c_i and multiply the weight column by c_i; TMA smoothing divides y6_k, the
-/// input of down_proj, by s_k; the TMA clamp multiplies y6_k by c_k ≤ 1. So the transformed inputs' sums are
+/// input of down_proj, by s_k; smoothing of the o/v group divides o_proj's input channels by the scale of the value
+/// channel they read; the TMA clamp multiplies y6_k by c_k ≤ 1. So the transformed inputs' sums are
 /// Σx²/d² and Σx/d per column. For the exact transforms this is exact (they leave every other activation as it was);
 /// the clamp changes the activations of the layers after it, which a carried-over matrix cannot know, so with a clamp
 /// the result is exact only up to the clamped layer (the optimize pipeline warns).
@@ -26,6 +27,15 @@ public static class ImportanceAdjustment
                 foreach (var role in new[] { TensorRole.Q, TensorRole.K, TensorRole.V }) divisors[LlamaGgufNames.Name(role, layer.Layer)] = (double[])attn.Clone();
             if (layer.FfnColumns is { } ffn)
                 foreach (var role in new[] { TensorRole.Gate, TensorRole.Up }) divisors[LlamaGgufNames.Name(role, layer.Layer)] = (double[])ffn.Clone();
+            if (layer.ValueRows is { } values)
+            {
+                // o_proj's input (the attention output) channel h·head_dim + d is divided by the scale of v channel
+                // (h / group)·head_dim + d (docs/smoothing.md).
+                int headDim = plan.HeadDim, group = plan.AttentionHeads / plan.KeyValueHeads;
+                var o = new double[plan.AttentionHeads * headDim];
+                for (int c = 0; c < o.Length; c++) o[c] = values[c / headDim / group * headDim + c % headDim];
+                divisors[LlamaGgufNames.Name(TensorRole.O, layer.Layer)] = o;
+            }
             if (layer.Y6 is not null || layer.Clamp is not null)
             {
                 int width = (layer.Y6 ?? layer.Clamp)!.Length;

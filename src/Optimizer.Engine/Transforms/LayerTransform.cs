@@ -26,16 +26,24 @@ public sealed class LayerTransform
     /// <summary>Per FFN neuron k: up_proj row k ÷ s_k, down_proj column k × s_k (exact: y6 = silu(gate)·up).</summary>
     public IReadOnlyList<double>? Y6Scales => Y6;
 
+    /// <summary>
+    /// Per key/value channel j = g·head_dim + d: v_proj row j (and bias) ÷ s_j, o_proj column h·head_dim + d × s_j for
+    /// every query head h of the group g (exact: attention output channel h·head_dim + d is a convex combination of
+    /// v channel j, so it is divided by s_j too; docs/smoothing.md).
+    /// </summary>
+    public IReadOnlyList<double>? ValueRowScales => ValueRows;
+
     /// <summary>Per FFN neuron k: up_proj row k × c_k with c_k ≤ 1, uncompensated (approximate).</summary>
     public IReadOnlyList<double>? ClampFactors => Clamp;
 
     /// <summary>Whether the layer changes at all.</summary>
-    public bool IsIdentity => AttnColumns is null && FfnColumns is null && QkRows is null && Y6 is null && Clamp is null;
+    public bool IsIdentity => AttnColumns is null && FfnColumns is null && QkRows is null && Y6 is null && ValueRows is null && Clamp is null;
 
     internal double[]? AttnColumns { get; set; }
     internal double[]? FfnColumns { get; set; }
     internal double[]? QkRows { get; set; }
     internal double[]? Y6 { get; set; }
+    internal double[]? ValueRows { get; set; }
     internal double[]? Clamp { get; set; }
 
     /// <summary>A new array of <paramref name="length"/> ones.</summary>

@@ -12,11 +12,13 @@ internal static class LayerTransformer
     public static IEnumerable<TensorRole> Roles(LayerTransform transform, ModelConfig config)
     {
         bool attn = transform.AttnColumns is not null, ffn = transform.FfnColumns is not null, qk = transform.QkRows is not null;
-        bool y6 = transform.Y6 is not null, clamp = transform.Clamp is not null;
+        bool y6 = transform.Y6 is not null, clamp = transform.Clamp is not null, vo = transform.ValueRows is not null;
         if (attn) yield return TensorRole.AttnNorm;
         if (attn || qk) { yield return TensorRole.Q; yield return TensorRole.K; }
-        if (attn) yield return TensorRole.V;
+        if (attn || vo) yield return TensorRole.V;
         if (qk && config.HasQkvBias) { yield return TensorRole.QBias; yield return TensorRole.KBias; }
+        if (vo && config.HasQkvBias) yield return TensorRole.VBias;
+        if (vo) yield return TensorRole.O;
         if (ffn) { yield return TensorRole.FfnNorm; yield return TensorRole.Gate; }
         if (ffn || y6 || clamp) yield return TensorRole.Up;
         if (y6) yield return TensorRole.Down;
@@ -37,7 +39,13 @@ internal static class LayerTransformer
                 Matrix(values, hidden, row => t.QkRows?[row] ?? 1, t.AttnColumns);
                 break;
             case TensorRole.V:
-                Matrix(values, hidden, _ => 1, t.AttnColumns);
+                Matrix(values, hidden, row => 1 / (t.ValueRows?[row] ?? 1), t.AttnColumns);
+                break;
+            case TensorRole.VBias:
+                for (int row = 0; row < values.Length; row++) values[row] = (float)(values[row] / t.ValueRows![row]);
+                break;
+            case TensorRole.O:
+                Matrix(values, config.NumAttentionHeads * headDim, _ => 1, OutputColumns(t.ValueRows!, config));
                 break;
             case TensorRole.QBias:
                 for (int row = 0; row < values.Length; row++) values[row] = (float)(values[row] * QueryRowFactor(t, row, headDim, group));
@@ -57,6 +65,15 @@ internal static class LayerTransformer
             default:
                 throw new ArgumentOutOfRangeException(nameof(role), role, "Not a tensor a layer transform changes.");
         }
+    }
+
+    /// <summary>The o_proj column factors of key/value channel scales: column h·head_dim + d gets s[(h / group)·head_dim + d].</summary>
+    internal static double[] OutputColumns(double[] valueRows, ModelConfig config)
+    {
+        int headDim = config.HeadDim, group = config.NumAttentionHeads / config.KeyValueHeads;
+        var columns = new double[config.NumAttentionHeads * headDim];
+        for (int c = 0; c < columns.Length; c++) columns[c] = valueRows[c / headDim / group * headDim + c % headDim];
+        return columns;
     }
 
     private static double QueryRowFactor(LayerTransform t, int row, int headDim, int group)

@@ -10,7 +10,7 @@ public enum Mitigation
     /// <summary><c>norm</c>: γ flattening folded into the norm's consumers (exact; PAPER-NOTES M2).</summary>
     Norm = 1,
 
-    /// <summary><c>smooth</c>: SmoothQuant input smoothing of q/k/v, folded into the attention norm (exact).</summary>
+    /// <summary><c>smooth</c>: SmoothQuant smoothing of q/k/v, gate/up, down and o/v with α searched per group for W8A8 (exact; docs/smoothing.md).</summary>
     Smooth = 2,
 
     /// <summary><c>otc</c>: q/k row balancing over RoPE pairs and GQA groups (exact; PAPER-NOTES M3 reading A).</summary>

@@ -23,6 +23,14 @@ internal sealed class PlanContext
     public ModelConfig Config { get; }
     public LayerTransform[] Layers { get; }
 
+    private CalibrationSample? _sample;
+
+    /// <summary>
+    /// The calibration sample of the linear inputs (collected on first use with one more forward pass over the
+    /// calibration; at most <see cref="TransformOptions.SampleTokens"/> tokens; docs/smoothing.md).
+    /// </summary>
+    public CalibrationSample Sample => _sample ??= CalibrationSample.Collect(Analysis, Options.SampleTokens);
+
     /// <summary>The statistics of (<paramref name="layer"/>, <paramref name="site"/>); the analysis records every site.</summary>
     public SiteStatistics Site(int layer, ProbeSite site) =>
         Analysis.Statistics.TryGet(layer, site, out var stats) && stats!.TokenCount > 0

@@ -5,7 +5,8 @@ namespace Optimizer.Engine.Transforms;
 
 /// <summary>
 /// Which mitigations a plan contains and every parameter they use (each is recorded in the transform records).
-/// Defaults: all mitigations, γ target <c>outliers</c>, SmoothQuant α 0.5, OTC scope <c>flagged</c>, TMA target the 0.99
+/// Defaults: all mitigations, γ target <c>outliers</c>, SmoothQuant α searched per group and layer on 0, 0.05 … 0.95
+/// (docs/smoothing.md) over a sample of at most 512 calibration tokens, OTC scope <c>flagged</c>, TMA target the 0.99
 /// quantile of the other y6 channels' max |x| (at most half the site's MA magnitude threshold), clamp τ 0.9 × that
 /// threshold, birth sites never clamped.
 /// </summary>
@@ -23,8 +24,26 @@ public sealed record TransformOptions
     /// <summary><see cref="GammaTargetMode.Interp"/>: β in [0, 1] (default 0.5; 1 flattens completely to ±m).</summary>
     public double GammaInterpolation { get; init; } = 0.5;
 
-    /// <summary>SmoothQuant migration strength α in [0, 1] (default 0.5).</summary>
-    public double SmoothQuantAlpha { get; init; } = 0.5;
+    /// <summary>
+    /// SmoothQuant migration strength α in [0, 1] for every group, or null (default) to search it per group and layer on
+    /// <see cref="SmoothQuantAlphaGrid"/> (docs/smoothing.md). α = 0 leaves a group untouched.
+    /// </summary>
+    public double? SmoothQuantAlpha { get; init; }
+
+    /// <summary>
+    /// The default α grid: 0, 0.05, …, 0.95 (k / 20). α = 1 is left out: it scales every channel's calibration maximum
+    /// to exactly 1, so the largest entries of a site tie and their order would follow the last float bit (docs/smoothing.md).
+    /// </summary>
+    public static IReadOnlyList<double> DefaultAlphaGrid { get; } = Enumerable.Range(0, 20).Select(k => k / 20.0).ToArray();
+
+    /// <summary>The α values searched when <see cref="SmoothQuantAlpha"/> is null: ascending, each in [0, 1] (default <see cref="DefaultAlphaGrid"/>).</summary>
+    public IReadOnlyList<double> SmoothQuantAlphaGrid { get; init; } = DefaultAlphaGrid;
+
+    /// <summary>
+    /// Calibration tokens (rows per linear input) the scale searches measure their error on, 1 … 65536 (default 512):
+    /// every ⌈tokens / this⌉-th calibration token (docs/smoothing.md).
+    /// </summary>
+    public int SampleTokens { get; init; } = 512;
 
     /// <summary>The smallest SmoothQuant scale (default 1e-5, as SmoothQuant clamps).</summary>
     public double SmoothQuantMinScale { get; init; } = 1e-5;
@@ -67,7 +86,14 @@ public sealed record TransformOptions
         if (!Enum.IsDefined(OtcScope)) Fail($"Unknown OTC scope {(int)OtcScope}.");
         if (!(GammaClipFactor > 1) || double.IsInfinity(GammaClipFactor)) Fail($"The γ clip factor must be a number above 1, not {Text(GammaClipFactor)}.");
         UnitInterval(GammaInterpolation, "The γ interpolation β");
-        UnitInterval(SmoothQuantAlpha, "The SmoothQuant α");
+        if (SmoothQuantAlpha is double alpha) UnitInterval(alpha, "The SmoothQuant α");
+        if (SmoothQuantAlphaGrid is null || SmoothQuantAlphaGrid.Count == 0) Fail("The SmoothQuant α grid is empty.");
+        for (int k = 0; k < SmoothQuantAlphaGrid.Count; k++)
+        {
+            UnitInterval(SmoothQuantAlphaGrid[k], "Every α of the SmoothQuant grid");
+            if (k > 0 && !(SmoothQuantAlphaGrid[k] > SmoothQuantAlphaGrid[k - 1])) Fail($"The SmoothQuant α grid must be strictly ascending; {Text(SmoothQuantAlphaGrid[k])} follows {Text(SmoothQuantAlphaGrid[k - 1])}.");
+        }
+        if (SampleTokens is < 1 or > 65536) Fail($"The sample of calibration tokens must hold 1 to 65536 tokens, not {SampleTokens}.");
         if (!(SmoothQuantMinScale > 0 && SmoothQuantMinScale <= 1)) Fail($"The smallest SmoothQuant scale must be in (0, 1], not {Text(SmoothQuantMinScale)}.");
         if (!(TmaTargetQuantile > 0 && TmaTargetQuantile <= 1)) Fail($"The TMA target quantile must be in (0, 1], not {Text(TmaTargetQuantile)}.");
         if (!(TmaThresholdFraction > 0 && TmaThresholdFraction < 1)) Fail($"The TMA threshold fraction must be in (0, 1), not {Text(TmaThresholdFraction)}.");

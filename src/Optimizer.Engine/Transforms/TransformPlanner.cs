@@ -4,10 +4,13 @@ using Optimizer.Engine.Diagnostics.ChannelOutliers;
 namespace Optimizer.Engine.Transforms;
 
 /// <summary>
-/// Turns an analysis into a <see cref="TransformPlan"/>: γ flattening, SmoothQuant for q/k/v, OTC balancing, TMA
-/// smoothing and the TMA clamp, in that order, each only when <see cref="TransformOptions.Mitigations"/> asks for it.
-/// Later planners see what earlier ones planned (SmoothQuant measures the input after γ flattening, the clamp the y6
-/// after smoothing). The plan is a pure function of the weights, the statistics and the options: the same input
+/// Turns an analysis into a <see cref="TransformPlan"/>: γ flattening, SmoothQuant smoothing of the four input groups,
+/// OTC balancing, TMA smoothing and the TMA clamp, each only when <see cref="TransformOptions.Mitigations"/> asks for it.
+/// They are planned in the order γ flattening, OTC, TMA smoothing, clamp, SmoothQuant (<see cref="PlanningOrder"/>) and
+/// recorded in <see cref="Mitigations.Ordered"/> order. Later planners see what earlier ones planned: the clamp bounds
+/// y6 as it is after TMA smoothing, and SmoothQuant searches its scales on inputs and weights with every other
+/// transform already applied, so the TMA-smoothed y6 neurons are smoothed further only when that lowers the W8A8 error
+/// (docs/smoothing.md). The plan is a pure function of the weights, the calibration and the options: the same input
 /// gives the same plan, and every scale in it is finite and non-zero.
 /// </summary>
 public static class TransformPlanner
@@ -24,11 +27,11 @@ public static class TransformPlanner
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var context = new PlanContext(analysis, channels, options);
-        var records = new List<TransformRecord>();
-        foreach (var mitigation in Mitigations.Ordered)
+        var records = new Dictionary<Mitigation, TransformRecord>();
+        foreach (var mitigation in PlanningOrder)
         {
             if (!options.Has(mitigation)) continue;
-            records.Add(mitigation switch
+            records.Add(mitigation, mitigation switch
             {
                 Mitigation.Norm => GammaFlattening.Plan(context),
                 Mitigation.Smooth => SmoothQuantPlanner.Plan(context),
@@ -37,6 +40,10 @@ public static class TransformPlanner
                 _ => TmaClamping.Plan(context),
             });
         }
-        return new TransformPlan(analysis.Config, options, context.Layers, records);
+        var ordered = Mitigations.Ordered.Where(records.ContainsKey).Select(m => records[m]).ToArray();
+        return new TransformPlan(analysis.Config, options, context.Layers, ordered);
     }
+
+    /// <summary>The order the single mitigations are planned in (SmoothQuant last, on top of every other transform).</summary>
+    public static IReadOnlyList<Mitigation> PlanningOrder { get; } = new[] { Mitigation.Norm, Mitigation.Otc, Mitigation.Tma, Mitigation.TmaClamp, Mitigation.Smooth };
 }

@@ -9,8 +9,9 @@ public sealed record TransformParameter(string Name, string Value);
 /// <param name="Layer">0-based decoder layer.</param>
 /// <param name="Target">
 /// <c>attn_norm</c> (channels of input_layernorm, folded into q/k/v columns), <c>ffn_norm</c> (post_attention_layernorm
-/// into gate/up columns), <c>qk</c> (key rows; every query row of the GQA group and the RoPE partner share the scale) or
-/// <c>y6</c> (FFN neurons: up_proj rows, down_proj columns).
+/// into gate/up columns), <c>qk</c> (key rows; every query row of the GQA group and the RoPE partner share the scale),
+/// <c>v_o</c> (key/value channels: v_proj rows ÷ s, o_proj columns of every query head reading the channel × s;
+/// docs/smoothing.md) or <c>y6</c> (FFN neurons: up_proj rows, down_proj columns).
 /// </param>
 /// <param name="Channels">The channels whose scale is not 1, ascending.</param>
 /// <param name="MinScale">The smallest of their scales.</param>
@@ -20,7 +21,7 @@ public sealed record TransformTouch(int Layer, string Target, IReadOnlyList<int>
 /// <summary>
 /// One planned transform, for the manifest: its name (<see cref="Mitigations.Id"/>), whether it is exact, its
 /// parameters, and what it touched. Scales mean: <c>norm</c> and <c>smooth</c> c_j (γ_j ← γ_j / c_j, consumer
-/// columns × c_j), <c>otc</c> r (key rows × r, query rows ÷ r), <c>tma</c> s_k (up_proj row ÷ s_k, down_proj column
+/// columns × c_j; <c>smooth</c>'s <c>y6</c> and <c>v_o</c> touches as for <c>tma</c> and <c>v_o</c>), <c>otc</c> r (key rows × r, query rows ÷ r), <c>tma</c> s_k (up_proj row ÷ s_k, down_proj column
 /// × s_k), <c>tma-clamp</c> c_k &lt; 1 (up_proj row × c_k, uncompensated).
 /// </summary>
 /// <param name="Name">The mitigation name.</param>

@@ -59,6 +59,10 @@ public sealed class TransformOptionsTests
         { new TransformOptions { GammaInterpolation = double.NaN }, "β" },
         { new TransformOptions { SmoothQuantAlpha = -0.1 }, "α" },
         { new TransformOptions { SmoothQuantMinScale = 0 }, "smallest SmoothQuant scale" },
+        { new TransformOptions { SmoothQuantAlphaGrid = Array.Empty<double>() }, "grid is empty" },
+        { new TransformOptions { SmoothQuantAlphaGrid = new[] { 0, 0.5, 0.25 } }, "strictly ascending" },
+        { new TransformOptions { SmoothQuantAlphaGrid = new[] { 0, 1.5 } }, "Every α of the SmoothQuant grid" },
+        { new TransformOptions { SampleTokens = 0 }, "sample of calibration tokens" },
         { new TransformOptions { TmaTargetQuantile = 0 }, "target quantile" },
         { new TransformOptions { TmaThresholdFraction = 1 }, "threshold fraction" },
         { new TransformOptions { ClampTau = 0 }, "τ" },
@@ -86,7 +90,9 @@ public sealed class TransformOptionsTests
         options.Validate();
 
         Assert.Equal(GammaTargetMode.Outliers, options.GammaMode);
-        Assert.Equal(0.5, options.SmoothQuantAlpha);
+        Assert.Null(options.SmoothQuantAlpha); // searched per group (docs/smoothing.md)
+        Assert.Equal(Enumerable.Range(0, 20).Select(k => k * 0.05), options.SmoothQuantAlphaGrid, (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Equal(512, options.SampleTokens);
         Assert.Equal(OtcScope.Flagged, options.OtcScope);
         Assert.False(options.ClampBirthSite);
         Assert.Null(options.ClampTau);
