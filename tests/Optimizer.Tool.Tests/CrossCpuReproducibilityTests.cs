@@ -35,7 +35,7 @@ public sealed class CrossCpuReproducibilityTests : IDisposable
                     "optimize", model, "-o", output, "--quant", "F32", "--mitigations", "smooth", "--calibration", text,
                     "--calibration-tokens", "512", "--eval-text", text, "--eval-tokens", "256", "--quiet",
                 },
-                TimeSpan.FromMinutes(3),
+                TimeSpan.FromMinutes(8),
                 new Dictionary<string, string?> { ["ATEN_CPU_CAPABILITY"] = capability });
             Assert.True(result.ExitCode == 0, result.ToString());
             var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "austen-byte-llama.manifest.json")))!;

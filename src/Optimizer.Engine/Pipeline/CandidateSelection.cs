@@ -52,7 +52,9 @@ public static class CandidateSelection
         {
             double best = finite.Min(c => c.KlDivergence);
             VariantResult lowest = finite.First(c => c.KlDivergence == best);
-            winner = finite.First(c => c.KlDivergence <= best * (1 + TieTolerance));
+            // A KL divergence of identical models can come out as a float-rounding −1e-9; the margin is never negative.
+            double margin = Math.Abs(best) * TieTolerance + 1e-12;
+            winner = finite.First(c => c.KlDivergence <= best + margin);
             VariantResult? stock = candidates.FirstOrDefault(c => c.Simplicity == candidates[0].Simplicity);
             string versus = stock is not null && !ReferenceEquals(stock, winner) && stock.KlDivergence > 0
                 ? $" ({Ratio(winner.KlDivergence / stock.KlDivergence)} the KL divergence of {stock.Name})"
@@ -68,7 +70,7 @@ public static class CandidateSelection
         {
             VariantResult? better = candidates.Where(c => !eligible.Contains(c) && double.IsFinite(c.KlDivergence))
                 .OrderBy(c => c.KlDivergence).FirstOrDefault();
-            if (better is not null && better.KlDivergence * (1 + TieTolerance) < winner.KlDivergence)
+            if (better is not null && better.KlDivergence + Math.Abs(better.KlDivergence) * TieTolerance + 1e-12 < winner.KlDivergence)
             {
                 string what = requireMitigated && !better.Mitigated ? "without mitigations" : "without the given importance matrix";
                 string leave = requireMitigated && !better.Mitigated ? "--mitigations" : "--imatrix";

@@ -67,4 +67,12 @@ public sealed class CandidateSelectionTests
         Assert.Contains("given importance matrix", selection.Reason);
         Assert.Contains("'compensated' without the given importance matrix scored better", selection.Warning);
     }
+
+    [Fact]
+    public void Identical_files_with_float_rounding_negative_scores_tie_to_the_simplest()
+    {
+        var variants = new[] { Candidate("stock", 0, -1e-9), Candidate("imatrix", 1, -2e-9) };
+        var (_, selection) = CandidateSelection.Choose(variants, mitigationsExplicit: false);
+        Assert.Equal("stock", selection.Selected);
+    }
 }
