@@ -27,6 +27,9 @@ public static class CandidateSelection
     /// <summary>Candidates within this relative margin of the lowest KL divergence tie; the simpler one wins.</summary>
     public const double TieTolerance = 0.01;
 
+    /// <summary>KL divergences this close (nats/token) always tie: float rounding of identical files, far below any quantization error.</summary>
+    public const double AbsoluteTie = 1e-7;
+
     /// <summary>
     /// Chooses among the <see cref="VariantResult.Candidate"/> variants of <paramref name="variants"/>; returns the
     /// variants with <see cref="VariantResult.Selected"/> set on the winner, and the choice.
@@ -53,7 +56,7 @@ public static class CandidateSelection
             double best = finite.Min(c => c.KlDivergence);
             VariantResult lowest = finite.First(c => c.KlDivergence == best);
             // A KL divergence of identical models can come out as a float-rounding −1e-9; the margin is never negative.
-            double margin = Math.Abs(best) * TieTolerance + 1e-12;
+            double margin = Math.Abs(best) * TieTolerance + AbsoluteTie;
             winner = finite.First(c => c.KlDivergence <= best + margin);
             VariantResult? stock = candidates.FirstOrDefault(c => c.Simplicity == candidates[0].Simplicity);
             string versus = stock is not null && !ReferenceEquals(stock, winner) && stock.KlDivergence > 0
@@ -70,7 +73,7 @@ public static class CandidateSelection
         {
             VariantResult? better = candidates.Where(c => !eligible.Contains(c) && double.IsFinite(c.KlDivergence))
                 .OrderBy(c => c.KlDivergence).FirstOrDefault();
-            if (better is not null && better.KlDivergence + Math.Abs(better.KlDivergence) * TieTolerance + 1e-12 < winner.KlDivergence)
+            if (better is not null && better.KlDivergence + Math.Abs(better.KlDivergence) * TieTolerance + AbsoluteTie < winner.KlDivergence)
             {
                 string what = requireMitigated && !better.Mitigated ? "without mitigations" : "without the given importance matrix";
                 string leave = requireMitigated && !better.Mitigated ? "--mitigations" : "--imatrix";
