@@ -94,8 +94,9 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
     private static int CompensatedCandidateCount(OptimizeOptions options)
     {
         if (options.Format != OutputFormat.Gguf) return 0;
-        if (options.Candidates is { } only) return only.Count(c => c is "compensated" or "mitigated-compensated");
-        return options.Search == SearchMode.Full && Engine.Transforms.Mitigations.Parse(options.Mitigations) != Engine.Transforms.Mitigation.None ? 2 : 1;
+        if (options.Candidates is { } only) return only.Count(c => c is "compensated" or "mitigated-compensated" or "awq-compensated");
+        if (options.Search == SearchMode.Quick) return 1;
+        return 1 + (Engine.Transforms.Mitigations.Parse(options.Mitigations) != Engine.Transforms.Mitigation.None ? 1 : 0) + (options.MitigationsExplicit ? 0 : 1);
     }
 
     /// <summary>The bytes of one compensated candidate's encodings: the linear weights in the recipe's types.</summary>

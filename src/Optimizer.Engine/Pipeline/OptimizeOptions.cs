@@ -59,7 +59,7 @@ public sealed record OptimizeOptions
     /// <summary>Every candidate name <see cref="Candidates"/> may hold, simplest first.</summary>
     public static readonly IReadOnlyList<string> CandidateNames = new[]
     {
-        "stock", "imatrix", "compensated", "mitigated", "mitigated-imatrix", "mitigated-compensated",
+        "stock", "imatrix", "compensated", "mitigated", "mitigated-imatrix", "mitigated-compensated", "awq", "awq-imatrix", "awq-compensated",
     };
 
     /// <summary>

@@ -86,8 +86,10 @@ public static class OptimizePipeline
         ActivationAnalysis after = AnalysisRunner.Run(folder.WithWeights(transforms.Weights), analysis.Analysis.Calibration, censusOptions, censusProgress, ct);
         ImportanceMatrix? collectedAfter = options.ImatrixOut is null ? null : ImportanceCollection.FromAnalysis(after);
 
+        var owned = new List<IDisposable>();
+        using var ownedStages = new DisposeAll(owned);
         var candidates = Candidates(options, config, folder.Weights, transforms, originalImportance, transformedImportance,
-            analysis.Analysis.Calibration, modelOptions, progress, watch, ct);
+            analysis.Analysis.Calibration, modelOptions, progress, watch, ct, (analysis, transformOptions, text, owned));
         IReadOnlyList<VariantResult> variants = VariantEvaluation.Run(config, folder.Weights, transforms.Weights, transforms.Mitigated,
             candidates.Select(c => c.Plan).ToArray(), analysis.Analysis.Calibration, text, modelOptions, options.BatchSize, concurrent, progress, watch, ct);
         var (chosen, selection) = CandidateSelection.Choose(variants, options.MitigationsExplicit && transforms.Mitigated, imatrixExplicit: given is not null);
@@ -127,7 +129,7 @@ public static class OptimizePipeline
         OutlierManifest Complete(ManifestQuantization quantization, IReadOnlyList<ManifestOutput> outputs) => analysis.Manifest with
         {
             Model = analysis.Manifest.Model with { Name = name },
-            Transforms = winner.Plan.Mitigated ? transforms.Record : transforms.Record with { Applied = transforms.Record.Applied.Select(NotWritten).ToArray() },
+            Transforms = TransformsOf(winner, transforms, candidates),
             CensusAfter = ManifestBuilder.Census(after.Census),
             Quantization = quantization with { Imatrix = writtenImportance is not null, Compensation = compensation },
             Evaluation = evaluation,
@@ -156,12 +158,42 @@ public static class OptimizePipeline
         };
     }
 
+    /// <summary>
+    /// The manifest's transforms: the planned ones, then those of the awq stage when it ran; each <c>kept</c> only when the
+    /// written candidate contains it, else <c>not-selected</c>.
+    /// </summary>
+    private static ManifestTransforms TransformsOf(Candidate winner, TransformStage transforms, IReadOnlyList<Candidate> candidates)
+    {
+        bool main = winner.Plan.Mitigated && winner.Awq is null;
+        var applied = transforms.Record.Applied.Select(e => main ? e : NotWritten(e)).ToList();
+        if (candidates.Select(c => c.Awq).FirstOrDefault(a => a is not null) is { } awq)
+            applied.AddRange(awq.Record.Applied.Select(e => ReferenceEquals(winner.Awq, awq) ? e : NotWritten(e)));
+        return transforms.Record with
+        {
+            Applied = applied,
+            MaxAbsDeltaLogit = winner.Awq is { } written ? written.Record.MaxAbsDeltaLogit : transforms.Record.MaxAbsDeltaLogit,
+        };
+    }
+
+    private sealed class DisposeAll(List<IDisposable> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items) item.Dispose();
+            items.Clear();
+        }
+    }
+
     /// <summary>A transform that the written (unmitigated) candidate does not contain.</summary>
     private static TransformEntry NotWritten(TransformEntry entry) =>
         entry.Status == TransformEntry.Kept ? entry with { Status = TransformEntry.NotSelected } : entry;
 
     /// <summary>A candidate file with what the exporter needs to write it.</summary>
-    private sealed record Candidate(CandidatePlan Plan, ImportanceMatrix? Importance, EncodedWeights? Encoded, IReadOnlyList<CompensatedTensor>? Compensation);
+    private sealed record Candidate(CandidatePlan Plan, ImportanceMatrix? Importance, EncodedWeights? Encoded, IReadOnlyList<CompensatedTensor>? Compensation)
+    {
+        /// <summary>The transforms of an <c>awq</c> candidate (its own stage), or null for the others.</summary>
+        public TransformStage? Awq { get; init; }
+    }
 
     /// <summary>
     /// The candidate files (docs/quantization.md "Candidates"), simplest first. GGUF: <c>stock</c> (llama.cpp's file),
@@ -175,7 +207,8 @@ public static class OptimizePipeline
     /// </summary>
     private static IReadOnlyList<Candidate> Candidates(OptimizeOptions options, ModelConfig config, ITensorSource original, TransformStage transforms,
         ImportanceMatrix? originalImportance, ImportanceMatrix? transformedImportance, CalibrationSet calibration, ModelOptions modelOptions,
-        IProgress<OptimizeProgress>? progress, Stopwatch watch, CancellationToken ct)
+        IProgress<OptimizeProgress>? progress, Stopwatch watch, CancellationToken ct,
+        (OutlierAnalysisResult Analysis, TransformOptions Transforms, EvaluationText Text, List<IDisposable> Owned) awqInputs)
     {
         var list = new List<Candidate>();
         string recipeName = options.EffectiveQuant;
@@ -234,6 +267,37 @@ public static class OptimizePipeline
                     "compensating-mitigated", progress, watch, ct);
                 list.Add(new Candidate(new CandidatePlan("mitigated-compensated", recipeName, true, false, true, 5, transforms.Weights, mitigatedEncoded,
                     TensorBytes(stock, config)), null, mitigatedEncoded, mitigatedRecords));
+            }
+        }
+        // Activation-aware scaling (awq) is its own transform set, searched against the recipe's round trip; not with an
+        // explicit --mitigations list (the user chose the transforms) and only where the recipe has quantized types.
+        bool awqWanted = compensable && !options.MitigationsExplicit
+            && (options.Candidates is { } names ? names.Any(n => n.StartsWith("awq", StringComparison.Ordinal)) : options.Search == SearchMode.Full);
+        if (awqWanted)
+        {
+            var awqOptions = awqInputs.Transforms with { Mitigations = Mitigation.Awq, WeightTarget = stock };
+            var awq = TransformStage.Run(awqInputs.Analysis, awqOptions, options, awqInputs.Text, modelOptions, progress, watch, ct);
+            awqInputs.Owned.Add(awq);
+            if (awq.Mitigated)
+            {
+                ImportanceMatrix? awqImportance = originalImportance is null ? null : ImportanceAdjustment.Apply(originalImportance, awq.Plan);
+                if (awqImportance is not null && Want("awq-imatrix", usesImportance || imatrixGiven))
+                {
+                    var roundTrip = new GgufRoundTrip(recipe, config, awqImportance);
+                    list.Add(new Candidate(new CandidatePlan("awq-imatrix", recipeName, true, true, false, 6, awq.Weights, roundTrip, TensorBytes(roundTrip, config)),
+                        awqImportance, null, null) { Awq = awq });
+                }
+                else if (Want("awq", !imatrixGiven))
+                {
+                    list.Add(new Candidate(new CandidatePlan("awq", recipeName, true, false, false, 6, awq.Weights, stock, TensorBytes(stock, config)),
+                        null, null, null) { Awq = awq });
+                }
+                if (Want("awq-compensated", options.Search == SearchMode.Full))
+                {
+                    var (awqEncoded, awqRecords) = Compensate(config, awq.Weights, stock, calibration, options, modelOptions, "compensating-awq", progress, watch, ct);
+                    list.Add(new Candidate(new CandidatePlan("awq-compensated", recipeName, true, false, true, 7, awq.Weights, awqEncoded, TensorBytes(stock, config)),
+                        null, awqEncoded, awqRecords) { Awq = awq });
+                }
             }
         }
         if (list.Count == 0)

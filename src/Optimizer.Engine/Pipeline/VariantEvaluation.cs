@@ -32,8 +32,8 @@ public sealed record CandidatePlan(string Name, string Weights, bool Mitigated, 
 /// </summary>
 public static class VariantEvaluation
 {
-    /// <summary>The most variants evaluated besides the original (transformed, five candidates, four activation variants).</summary>
-    public const int CandidateCount = 10;
+    /// <summary>The most variants evaluated besides the original (transformed, seven candidates, four activation variants).</summary>
+    public const int CandidateCount = 12;
 
     /// <summary>
     /// Runs the comparison, <paramref name="maxConcurrent"/> candidates at a time (each alive model holds its own

@@ -22,15 +22,22 @@ public enum Mitigation
     /// <summary><c>tma-clamp</c>: shrinking up_proj rows of TMA neurons without compensation (approximate).</summary>
     TmaClamp = 16,
 
-    /// <summary><c>all</c>: every mitigation.</summary>
+    /// <summary><c>all</c>: every mitigation of the command line.</summary>
     All = Norm | Smooth | Otc | Tma | TmaClamp,
+
+    /// <summary>
+    /// <c>awq</c>: activation-aware scaling of the four input groups for a weight-only target (exact; docs/quantization.md
+    /// "Activation-aware scaling"). Planned by the candidate search of <c>optimize</c>, not part of <c>all</c> and not a
+    /// <c>--mitigations</c> name: it rescales the same groups as <c>smooth</c> for another target, so the two exclude each other.
+    /// </summary>
+    Awq = 32,
 }
 
 /// <summary>CLI names of <see cref="Mitigation"/> values and their canonical order.</summary>
 public static class Mitigations
 {
     /// <summary>The single mitigations in the order plans apply them.</summary>
-    public static IReadOnlyList<Mitigation> Ordered { get; } = new[] { Mitigation.Norm, Mitigation.Smooth, Mitigation.Otc, Mitigation.Tma, Mitigation.TmaClamp };
+    public static IReadOnlyList<Mitigation> Ordered { get; } = new[] { Mitigation.Norm, Mitigation.Smooth, Mitigation.Otc, Mitigation.Tma, Mitigation.TmaClamp, Mitigation.Awq };
 
     /// <summary>The CLI name of a single mitigation: <c>norm</c>, <c>smooth</c>, <c>otc</c>, <c>tma</c> or <c>tma-clamp</c>.</summary>
     public static string Id(Mitigation mitigation) => mitigation switch
@@ -40,6 +47,7 @@ public static class Mitigations
         Mitigation.Otc => "otc",
         Mitigation.Tma => "tma",
         Mitigation.TmaClamp => "tma-clamp",
+        Mitigation.Awq => "awq",
         _ => throw new ArgumentOutOfRangeException(nameof(mitigation), mitigation, "Not a single mitigation."),
     };
 

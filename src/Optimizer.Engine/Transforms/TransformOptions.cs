@@ -69,6 +69,15 @@ public sealed record TransformOptions
     /// <summary>Whether the clamp may touch the y6 neurons of a layer where an MA is born (default false: never).</summary>
     public bool ClampBirthSite { get; init; }
 
+    /// <summary>
+    /// <c>awq</c>: the weight-only round trip whose output error the activation-aware scales minimise (the GGUF recipe's
+    /// types); null when awq is not planned.
+    /// </summary>
+    public Quantization.IWeightRoundTrip? WeightTarget { get; init; }
+
+    /// <summary><c>awq</c>: the grid of exponents α for s = mean|x|^α (default 0.1 … 1 by 0.1; 0, no scaling, is always a candidate).</summary>
+    public IReadOnlyList<double> AwqAlphaGrid { get; init; } = Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray();
+
     /// <summary>Default parameters with the mitigations of <paramref name="mitigations"/> (see <see cref="Transforms.Mitigations.Parse"/>).</summary>
     public static TransformOptions Parse(string mitigations) => new() { Mitigations = Transforms.Mitigations.Parse(mitigations) };
 
@@ -81,7 +90,9 @@ public sealed record TransformOptions
     /// <summary>Checks every value; throws <see cref="OptimizerException"/> (<see cref="ErrorCodes.TransformOptionInvalid"/>).</summary>
     public void Validate()
     {
-        if ((Mitigations & ~Mitigation.All) != 0) Fail($"Unknown mitigation flags {(int)Mitigations}.");
+        if ((Mitigations & ~(Mitigation.All | Mitigation.Awq)) != 0) Fail($"Unknown mitigation flags {(int)Mitigations}.");
+        if (Has(Mitigation.Awq) && Has(Mitigation.Smooth)) Fail("awq and smooth rescale the same input groups for different targets; plan one of them.");
+        if (Has(Mitigation.Awq) && WeightTarget is null) Fail("awq needs the weight round trip it scales for (WeightTarget).");
         if (!Enum.IsDefined(GammaMode)) Fail($"Unknown γ target mode {(int)GammaMode}.");
         if (!Enum.IsDefined(OtcScope)) Fail($"Unknown OTC scope {(int)OtcScope}.");
         if (!(GammaClipFactor > 1) || double.IsInfinity(GammaClipFactor)) Fail($"The γ clip factor must be a number above 1, not {Text(GammaClipFactor)}.");

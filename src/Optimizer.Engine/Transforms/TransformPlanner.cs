@@ -37,6 +37,7 @@ public static class TransformPlanner
                 Mitigation.Smooth => SmoothQuantPlanner.Plan(context),
                 Mitigation.Otc => OtcBalancing.Plan(context),
                 Mitigation.Tma => TmaSmoothing.Plan(context),
+                Mitigation.Awq => AwqPlanner.Plan(context),
                 _ => TmaClamping.Plan(context),
             });
         }
@@ -45,5 +46,5 @@ public static class TransformPlanner
     }
 
     /// <summary>The order the single mitigations are planned in (SmoothQuant last, on top of every other transform).</summary>
-    public static IReadOnlyList<Mitigation> PlanningOrder { get; } = new[] { Mitigation.Norm, Mitigation.Otc, Mitigation.Tma, Mitigation.TmaClamp, Mitigation.Smooth };
+    public static IReadOnlyList<Mitigation> PlanningOrder { get; } = new[] { Mitigation.Norm, Mitigation.Otc, Mitigation.Tma, Mitigation.TmaClamp, Mitigation.Smooth, Mitigation.Awq };
 }
