@@ -16,23 +16,12 @@ public static class LlamaCppPerplexity
     public static LlamaCppPerplexityResult Evaluate(LlamaCppSession session, IReadOnlyList<int> tokens, int context, int? bos,
         CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        ArgumentNullException.ThrowIfNull(tokens);
-        ArgumentOutOfRangeException.ThrowIfLessThan(context, 1);
-        int offset = bos is null ? 0 : 1;
-        if (context + offset > session.ContextSize)
-            throw new ArgumentException($"Windows of {context + offset} tokens do not fit the session's context of {session.ContextSize}.", nameof(context));
         double sum = 0;
         long scored = 0;
         int windows = 0;
-        for (int start = 0; start < tokens.Count; start += context)
+        foreach (int[] window in Windows(session, tokens, context, bos))
         {
             ct.ThrowIfCancellationRequested();
-            int count = Math.Min(context, tokens.Count - start);
-            if (bos is null && count < 2) break;
-            var window = new int[count + offset];
-            if (bos is int b) window[0] = b;
-            for (int i = 0; i < count; i++) window[offset + i] = tokens[start + i];
             var (nll, n) = session.Nll(window);
             sum += nll;
             scored += n;
@@ -40,5 +29,33 @@ public static class LlamaCppPerplexity
         }
         if (scored == 0) throw new ArgumentException($"{tokens.Count} token(s) leave nothing to score.", nameof(tokens));
         return new LlamaCppPerplexityResult(Math.Exp(sum / scored), sum / scored, scored, windows);
+    }
+
+    /// <summary>
+    /// The windows <see cref="Evaluate"/> decodes (BOS first when given); validates the arguments before the first one.
+    /// </summary>
+    public static IEnumerable<int[]> Windows(LlamaCppSession session, IReadOnlyList<int> tokens, int context, int? bos)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(context, 1);
+        int offset = bos is null ? 0 : 1;
+        if (context + offset > session.ContextSize)
+            throw new ArgumentException($"Windows of {context + offset} tokens do not fit the session's context of {session.ContextSize}.", nameof(context));
+        return Iterate(tokens, context, bos);
+    }
+
+    private static IEnumerable<int[]> Iterate(IReadOnlyList<int> tokens, int context, int? bos)
+    {
+        int offset = bos is null ? 0 : 1;
+        for (int start = 0; start < tokens.Count; start += context)
+        {
+            int count = Math.Min(context, tokens.Count - start);
+            if (bos is null && count < 2) yield break;
+            var window = new int[count + offset];
+            if (bos is int b) window[0] = b;
+            for (int i = 0; i < count; i++) window[offset + i] = tokens[start + i];
+            yield return window;
+        }
     }
 }
