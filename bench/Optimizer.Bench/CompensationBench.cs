@@ -43,9 +43,9 @@ public static class CompensationBench
             {
                 if (failures.ContainsKey(c)) continue;
                 Console.Error.WriteLine($"bench: compensation {c.Size} {c.Recipe}, run {run + 1} of {runs} ({DateTime.UtcNow:HH:mm:ss} UTC)");
-                var (exit, peak, _, _, seconds, error, stdout) = MemoryBench.RunChildWithOutput(self,
+                var (exit, peak, anon, file, seconds, error, stdout) = MemoryBench.RunChildWithOutput(self,
                     new[] { "compensate-child", folders[c.Size], c.Recipe, calibrationText, (maxLayers ?? 0).ToString(CultureInfo.InvariantCulture) });
-                var parsed = exit == 0 ? ChildResult.Parse(stdout, peak, seconds) : null;
+                var parsed = exit == 0 ? ChildResult.Parse(stdout, peak, anon, file, seconds) : null;
                 if (parsed is null) failures[c] = exit == 0 ? "no result line from the child" : $"exit {exit}: {error}";
                 else results[c].Add(parsed);
             }
@@ -57,7 +57,7 @@ public static class CompensationBench
             var (hidden, layers, intermediate) = Shape(c.Size);
             if (failures.TryGetValue(c, out string? why) && results[c].Count == 0)
             {
-                rows.Add(new[] { c.Size, c.Recipe, $"failed: {why}", "", "", "", "", "", "", "", "", "", "" });
+                rows.Add(new[] { c.Size, c.Recipe, $"failed: {why}", "", "", "", "", "", "", "", "", "", "", "", "" });
                 continue;
             }
             var r = results[c];
@@ -78,7 +78,7 @@ public static class CompensationBench
             {
                 c.Size, c.Recipe, $"{r[0].Layers} of {layers}", $"{r[0].Compensated} of {r[0].Linears}", compensated.Format("F1"),
                 S(x => x.CompensateSeconds / x.Layers).Format("F1"), plain.Format("F2"), weighted.Format("F2"), ratio.Format("F0") + "×",
-                Mib(S(x => x.RssBefore)), Mib(S(x => x.CompensatePeak)), Mib(S(x => x.ChildPeak)), Mib(estimate),
+                Mib(S(x => x.RssBefore)), Mib(S(x => x.CompensatePeak)), Mib(S(x => x.ChildPeak)), Mib(S(x => x.MaxAnon)), Mib(S(x => x.MaxFile)), Mib(estimate),
             });
         }
         report.Heading($"Error-compensating rounding: {Tokens} calibration tokens ({Tokens / SequenceLength} × {SequenceLength}, batches of {BatchSize}), {runs} run(s)");
@@ -87,7 +87,8 @@ public static class CompensationBench
                     "of every layer in the recipe's types, without and with an importance vector (the compensated path searches scales with the " +
                     "Hessian's diagonal as importance). Weights read from the model's mmap-ed safetensors are outside the plain timings, inside " +
                     "the compensated one. Each case is its own child process; peak RSS = VmHWM after a reset just before the compensation " +
-                    "(model open, calibration tokenized, plain passes done). Estimate = residual streams (tokens × hidden × 4 B) + one layer's " +
+                    "(model open, calibration tokenized, plain passes done); child VmHWM and the largest RssAnon (heap, native) and " +
+                    "RssFile (mmap-ed weights) are sampled by the parent every 20 ms over the whole child. Estimate = residual streams (tokens × hidden × 4 B) + one layer's " +
                     "Hessians (3 × hidden² + intermediate² float64) + the encodings of every linear weight." +
                     (maxLayers is null ? "" : $" Capped at the first {maxLayers} layer(s) (`--compensation-layers`): the timings cover those layers' " +
                         "tensors only (per-layer time × layers extrapolates the model; the layers have equal shapes), and the peak misses the " +
@@ -95,7 +96,7 @@ public static class CompensationBench
         report.Table(new[]
         {
             "model", "recipe", "layers", "linears compensated", "compensated s, median (min–max)", "compensated s per layer", "plain QuantizeMatrix s", "QuantizeMatrix + importance s",
-            "compensated / plain", "RSS before (MiB)", "peak RSS compensating (MiB)", "child VmHWM (MiB)", "estimate (MiB)",
+            "compensated / plain", "RSS before (MiB)", "peak RSS compensating (MiB)", "child VmHWM (MiB)", "max RssAnon", "max RssFile", "estimate (MiB)",
         }, rows);
         if (results.Values.SelectMany(r => r).Any(r => !r.Reset))
             report.Note("The kernel refused the VmHWM reset in some child: its \"peak RSS compensating\" is the whole child's peak.");
@@ -254,9 +255,9 @@ public static class CompensationBench
 
     /// <summary>One child's measurements.</summary>
     private sealed record ChildResult(double CompensateSeconds, double PlainSeconds, double WeightedSeconds, double RssBefore, double CompensatePeak,
-        double ChildPeak, double WallSeconds, long EncodedBytes, int Compensated, int Linears, bool Reset, int Layers)
+        double ChildPeak, double WallSeconds, long EncodedBytes, int Compensated, int Linears, bool Reset, int Layers, double MaxAnon, double MaxFile)
     {
-        public static ChildResult? Parse(string stdout, long childPeak, double wall)
+        public static ChildResult? Parse(string stdout, long childPeak, long anon, long file, double wall)
         {
             string? line = stdout.Split('\n').LastOrDefault(l => l.StartsWith("result ", StringComparison.Ordinal));
             if (line is null) return null;
@@ -265,7 +266,7 @@ public static class CompensationBench
             return new ChildResult(D("compensate"), D("plain"), D("weighted"), D("before"), D("peak"), childPeak, wall,
                 long.Parse(v["encoded"], CultureInfo.InvariantCulture), int.Parse(v["compensated"], CultureInfo.InvariantCulture),
                 int.Parse(v["linears"], CultureInfo.InvariantCulture), v["reset"] == "True",
-                int.Parse(v["layers"], CultureInfo.InvariantCulture));
+                int.Parse(v["layers"], CultureInfo.InvariantCulture), anon, file);
         }
     }
 }
