@@ -27,7 +27,16 @@ public sealed record BenchArguments
     /// <summary>Synthetic size quantized in the throughput rows.</summary>
     public string QuantModel { get; init; } = "50M";
 
-    /// <summary>Sections to skip: quant, forward, memory, build.</summary>
+    /// <summary>Synthetic sizes of the error-compensating rounding rows.</summary>
+    public IReadOnlyList<string> CompensationSizes { get; init; } = new[] { "200M", "1B" };
+
+    /// <summary>Repetitions of the error-compensating rounding rows (default 1: a 1B case takes many minutes).</summary>
+    public int CompensationRuns { get; init; } = 1;
+
+    /// <summary>Compensate only the first N layers of each model in the error-compensating rounding rows (null: all).</summary>
+    public int? CompensationLayers { get; init; }
+
+    /// <summary>Sections to skip: quant, forward, memory, build, compensation.</summary>
     public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>();
 
     /// <summary>Parses `--name value` pairs; throws <see cref="ArgumentException"/> naming a bad one.</summary>
@@ -49,6 +58,9 @@ public sealed record BenchArguments
                 "--threads" => result with { Threads = Positive(name, value) },
                 "--sizes" => result with { Sizes = List(value) },
                 "--quant-model" => result with { QuantModel = value },
+                "--compensation-sizes" => result with { CompensationSizes = List(value) },
+                "--compensation-runs" => result with { CompensationRuns = Positive(name, value) },
+                "--compensation-layers" => result with { CompensationLayers = Positive(name, value) },
                 "--skip" => result with { Skip = List(value).ToHashSet() },
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };

@@ -51,6 +51,17 @@ public static class MemoryBench
     /// </summary>
     public static (int Exit, long PeakBytes, long AnonBytes, long FileBytes, double Seconds, string Error) RunChild(string tool, IReadOnlyList<string> arguments)
     {
+        var (exit, peak, anon, file, seconds, error, _) = RunChildWithOutput(tool, arguments, forwardErrors: false);
+        return (exit, peak, anon, file, seconds, error);
+    }
+
+    /// <summary>
+    /// <see cref="RunChild"/> that also returns the child's stdout; with <paramref name="forwardErrors"/>, the child's stderr
+    /// lines are copied to this process's stderr as they come (progress of long runs).
+    /// </summary>
+    public static (int Exit, long PeakBytes, long AnonBytes, long FileBytes, double Seconds, string Error, string Output) RunChildWithOutput(
+        string tool, IReadOnlyList<string> arguments, bool forwardErrors = true)
+    {
         var info = tool.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
             ? new ProcessStartInfo("dotnet") { ArgumentList = { tool } }
             : new ProcessStartInfo(tool);
@@ -60,7 +71,16 @@ public static class MemoryBench
         info.UseShellExecute = false;
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {tool}.");
-        var stderr = process.StandardError.ReadToEndAsync();
+        var stderr = Task.Run(() =>
+        {
+            var lines = new List<string>();
+            while (process.StandardError.ReadLine() is { } line)
+            {
+                lines.Add(line);
+                if (forwardErrors) Console.Error.WriteLine("  " + line);
+            }
+            return string.Join('\n', lines);
+        });
         var stdout = process.StandardOutput.ReadToEndAsync();
         long peak = 0, anon = 0, file = 0;
         string status = $"/proc/{process.Id}/status";
@@ -74,8 +94,7 @@ public static class MemoryBench
         }
         process.WaitForExit();
         string error = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-        _ = stdout.Result;
-        return (process.ExitCode, peak, anon, file, watch.Elapsed.TotalSeconds, error);
+        return (process.ExitCode, peak, anon, file, watch.Elapsed.TotalSeconds, error, stdout.Result);
     }
 
     /// <summary>VmHWM, RssAnon and RssFile in bytes from a /proc status file (zeros once the process is gone).</summary>

@@ -7,10 +7,26 @@ if (args.Length >= 1 && args[0] == "micro")
     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
     return 0;
 }
+// `compensate-child`: one measurement of the compensation section in its own process (peak RSS); not for direct use.
+if (args.Length >= 1 && args[0] == "compensate-child")
+{
+    try
+    {
+        return CompensationBench.Child(args[1..]);
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine(e);
+        // The parent keeps the last stderr line as the reason.
+        Console.Error.WriteLine($"compensate-child: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        return 1;
+    }
+}
 if (args.Length < 1 || args[0] != "report")
 {
     Console.Error.WriteLine("usage: Optimizer.Bench report [--repo DIR] [--work DIR] [--tool PATH] [--out FILE] [--runs N] [--threads N]");
-    Console.Error.WriteLine("                               [--sizes 50M,200M,1B] [--quant-model 50M] [--skip quant,forward,memory,build]");
+    Console.Error.WriteLine("                               [--sizes 50M,200M,1B] [--quant-model 50M] [--skip quant,forward,memory,build,compensation]");
+    Console.Error.WriteLine("                               [--compensation-sizes 200M,1B] [--compensation-runs N] [--compensation-layers N]");
     Console.Error.WriteLine("       Optimizer.Bench micro [BenchmarkDotNet arguments, e.g. --filter '*' --job short]");
     return 2;
 }
@@ -46,6 +62,8 @@ var sections = new (string Name, string Title, Action Run)[]
         "--calibration-tokens", "512", "--eval-tokens", "512", "--sequence-length", "128",
     })),
     ("build", "`dotnet build` no-op incremental time", () => BuildBench.Run(report, options.Repo, options.Work, options.Runs)),
+    ("compensation", "Error-compensating rounding", () => CompensationBench.Run(report, options.Work, Path.Combine(corpus, "austen-train.txt"),
+        options.CompensationSizes, options.CompensationRuns, options.CompensationLayers)),
 };
 int failed = 0;
 foreach (var (name, title, run) in sections)
