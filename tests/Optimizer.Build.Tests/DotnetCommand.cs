@@ -49,7 +49,7 @@ public static class DotnetCommand
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var limit = timeout ?? TimeSpan.FromMinutes(4);
+        var limit = timeout ?? TimeSpan.FromMinutes(8);
         if (!process.WaitForExit(limit))
         {
             process.Kill(entireProcessTree: true);

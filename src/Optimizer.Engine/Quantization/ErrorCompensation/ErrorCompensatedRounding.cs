@@ -30,8 +30,8 @@ public static class ErrorCompensatedRounding
 
     /// <summary>
     /// The upper Cholesky factor U of <c>(H + λ·mean(diag H)·I)⁻¹</c> (row-major, float32) for the symmetric
-    /// <paramref name="hessian"/> [n × n] (float64, row-major; modified: dead columns get a diagonal of 1 and the damping is
-    /// added). If the damped matrix is not positive definite, λ is multiplied by 10 up to four times; returns null when it
+    /// <paramref name="hessian"/> [n × n] (float64, row-major; modified: dead columns get a diagonal of 1; the damping is added
+    /// to a copy). If the damped matrix is not positive definite, λ is multiplied by 10 up to four times; returns null when it
     /// never is. <paramref name="usedDamping"/> is the λ that worked.
     /// </summary>
     public static float[]? InverseFactor(double[] hessian, int n, double damping, out double usedDamping)
@@ -55,28 +55,60 @@ public static class ErrorCompensatedRounding
         usedDamping = damping;
         for (int attempt = 0; attempt < 5; attempt++, usedDamping *= 10)
         {
-            double add = usedDamping * mean;
-            var damped = (double[])hessian.Clone();
-            for (int i = 0; i < n; i++) damped[(long)i * n + i] += add;
-            float[]? factor = Factor(damped, n);
+            float[]? factor = Factor(hessian, n, usedDamping * mean);
             if (factor is not null) return factor;
         }
         return null;
     }
 
-    private static float[]? Factor(double[] damped, int n)
+    /// <summary>
+    /// The upper factor of (H + add·I)⁻¹, or null when not positive definite. Every n² intermediate is freed as soon as
+    /// the next exists, so at most two float64 n² tensors are alive besides <paramref name="hessian"/> itself.
+    /// </summary>
+    private static float[]? Factor(double[] hessian, int n, double add)
     {
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor h = torch.tensor(damped, new long[] { n, n }, ScalarType.Float64);
-        var (lower, info) = linalg.cholesky_ex(h);
-        if (info.item<int>() != 0) return null;
-        Tensor inverse = cholesky_inverse(lower);
-        // H⁻¹ = L Lᵀ, so its upper factor (H⁻¹ = Uᵀ U) is U = Lᵀ.
-        var (inverseLower, info2) = linalg.cholesky_ex(inverse);
-        if (info2.item<int>() != 0) return null;
-        Tensor result = inverseLower.t().to(ScalarType.Float32).contiguous();
-        float[] values = result.data<float>().ToArray();
+        Tensor lower;
+        using (Tensor h = torch.tensor(hessian, new long[] { n, n }, ScalarType.Float64))
+        {
+            using (Tensor diagonal = h.diagonal())
+            using (Scalar added = add.ToScalar())
+            using (Scalar one = 1.ToScalar())
+                diagonal.add_(added, one);
+            var (l, info) = linalg.cholesky_ex(h);
+            using (info)
+            {
+                if (info.item<int>() != 0)
+                {
+                    l.Dispose();
+                    return null;
+                }
+            }
+            lower = l;
+        }
+        Tensor inverse;
+        using (lower) inverse = cholesky_inverse(lower);
+        Tensor inverseLower;
+        using (inverse)
+        {
+            // H⁻¹ = L Lᵀ, so its upper factor (H⁻¹ = Uᵀ U) is U = Lᵀ.
+            var (l, info) = linalg.cholesky_ex(inverse);
+            using (info)
+            {
+                if (info.item<int>() != 0)
+                {
+                    l.Dispose();
+                    return null;
+                }
+            }
+            inverseLower = l;
+        }
+        float[] values;
+        using (inverseLower)
+        using (Tensor upper = inverseLower.t())
+        using (Tensor single = upper.to(ScalarType.Float32))
+        using (Tensor contiguous = single.contiguous())
+            values = contiguous.data<float>().ToArray();
         foreach (float v in values)
             if (!float.IsFinite(v)) return null;
         for (int i = 0; i < n; i++)

@@ -68,27 +68,33 @@ public static class LayerwiseCompensation
             {
                 using var probe = new HessianProbe(layer, plan.Select(p => ImportanceCollection.InputSite(p.Role)).Distinct());
                 stepper.Run(weights, probe, advance: false, ct);
-                foreach (var (role, name, shape, type) in plan)
+                // One factorization per input site: q/k/v share attn.y2's Hessian, gate/up y2's. Only one site's Hessian
+                // copy and factor are held at a time.
+                foreach (var site in plan.GroupBy(p => ImportanceCollection.InputSite(p.Role)))
                 {
                     ct.ThrowIfCancellationRequested();
-                    ProbeSite site = ImportanceCollection.InputSite(role);
-                    double[] hessian = probe.Hessian(site, out int channels)
-                        ?? throw new InvalidOperationException($"No activations reached {ProbeSites.Id(site)} of layer {layer}.");
-                    int rows = checked((int)shape[0]), cols = checked((int)shape[1]);
-                    if (channels != cols) throw new InvalidOperationException($"{name}: {cols} columns but {channels} input channels.");
-                    long tokens = probe.Tokens[site];
-                    var importance = new float[cols];
-                    for (int i = 0; i < cols; i++) importance[i] = (float)(hessian[(long)i * cols + i] / tokens);
-                    float[]? factor = ErrorCompensatedRounding.InverseFactor(hessian, cols, damping, out double used);
-                    if (factor is null)
+                    double[] hessian = probe.Hessian(site.Key, out int channels)
+                        ?? throw new InvalidOperationException($"No activations reached {ProbeSites.Id(site.Key)} of layer {layer}.");
+                    long tokens = probe.Tokens[site.Key];
+                    var importance = new float[channels];
+                    for (int i = 0; i < channels; i++) importance[i] = (float)(hessian[(long)i * channels + i] / tokens);
+                    float[]? factor = ErrorCompensatedRounding.InverseFactor(hessian, channels, damping, out double used);
+                    hessian = null!;
+                    foreach (var (role, name, shape, type) in site)
                     {
-                        records.Add(new CompensatedTensor(name, GgmlTypes.Name(type), null, "hessian"));
-                        continue;
+                        ct.ThrowIfCancellationRequested();
+                        int rows = checked((int)shape[0]), cols = checked((int)shape[1]);
+                        if (channels != cols) throw new InvalidOperationException($"{name}: {cols} columns but {channels} input channels.");
+                        if (factor is null)
+                        {
+                            records.Add(new CompensatedTensor(name, GgmlTypes.Name(type), null, "hessian"));
+                            continue;
+                        }
+                        float[] values = TensorData.ReadFloat32(weights, weights.Find(name)!);
+                        byte[] bytes = ErrorCompensatedRounding.Quantize(type, values, rows, cols, factor, importance, ct);
+                        encoded.Add(new EncodedTensor(name, type, rows, cols, bytes));
+                        records.Add(new CompensatedTensor(name, GgmlTypes.Name(type), used, null));
                     }
-                    float[] values = TensorData.ReadFloat32(weights, weights.Find(name)!);
-                    byte[] bytes = ErrorCompensatedRounding.Quantize(type, values, rows, cols, factor, importance, ct);
-                    encoded.Add(new EncodedTensor(name, type, rows, cols, bytes));
-                    records.Add(new CompensatedTensor(name, GgmlTypes.Name(type), used, null));
                 }
             }
             stepper.Run(quantized, null, advance: true, ct);
