@@ -8,7 +8,7 @@ public enum SearchMode
     /// <summary>stock, imatrix, compensated and, when transforms are kept, mitigated-imatrix (the default of <c>dotnet build</c>).</summary>
     Quick,
 
-    /// <summary>Everything in <see cref="Quick"/> and mitigated-compensated (the default of the command line).</summary>
+    /// <summary>Everything in <see cref="Quick"/>, mitigated-compensated and the awq candidates (the default of the command line).</summary>
     Full,
 }
 

@@ -121,7 +121,7 @@ public sealed class ImatrixCommandTests : IClassFixture<ImatrixCommandTests.Mode
 
     [Theory]
     [InlineData("--search", "thorough", "--search must be quick or full")]
-    [InlineData("--candidates", "stock,best", "--candidates must be a comma list of stock, imatrix, compensated, mitigated, mitigated-imatrix, mitigated-compensated")]
+    [InlineData("--candidates", "stock,best", "--candidates must be a comma list of stock, imatrix, compensated, mitigated, mitigated-imatrix, mitigated-compensated, awq, awq-imatrix, awq-compensated")]
     public void Bad_search_or_candidates_are_usage_errors(string option, string value, string message)
     {
         var run = ToolProcess.Run("optimize", "some-model", "-o", Path.Combine(_model.Tiny.Root, "o"), option, value);
