@@ -19,7 +19,7 @@ public static class OptimizeSummaryText
             string kept = string.Join(", ", transforms.Applied.Select(t => t.Status switch
             {
                 "kept" => t.Name,
-                "not-selected" => t.Name + " (verified, not in the written file)",
+                "not-selected" => t.Name + " (not written)",
                 _ => t.Name + " (rolled back)",
             }));
             writer.WriteLine($"  transforms: {(kept.Length == 0 ? "none" : kept)}; max |delta logit| of the exact ones {Units.Significant(result.MaxAbsDeltaLogit, 3)}");
