@@ -21,24 +21,12 @@ internal static class AwqPlanner
         var target = new SearchTarget(weights.Name, weights, 0);
         var sample = context.Sample;
         var grid = options.AwqAlphaGrid;
-        var touched = new List<TransformTouch>();
-        var perGroup = new List<TransformParameter>();
-        foreach (var layer in context.Layers)
+        var (touched, perGroup) = SmoothingGroup.PlanAll(context, sample, group =>
         {
-            var layerTouches = new List<TransformTouch>();
-            foreach (var kind in SmoothingGroup.All)
-            {
-                var group = SmoothingGroup.Build(context, layer, kind, sample);
-                double[] meanAbs = group.PerScaleMax(group.InputMeanAbs);
-                var result = ScaleSearch.Search(group, grid, alpha => Scales(meanAbs, alpha, options.SmoothQuantMinScale), target);
-                perGroup.Add(ScaleMath.Parameter($"L{layer.Layer}.{group.Name}.alpha", result.Alpha));
-                var touch = ScaleMath.Touch(layer.Layer, group.Target, result.Factors);
-                if (touch is null) continue;
-                layerTouches.Add(touch);
-                group.Fold(layer, result.Factors);
-            }
-            touched.AddRange(layerTouches.OrderBy(t => t.Target, StringComparer.Ordinal));
-        }
+            double[] meanAbs = group.PerScaleMax(group.InputMeanAbs);
+            var result = ScaleSearch.Search(group, grid, alpha => Scales(meanAbs, alpha, options.SmoothQuantMinScale), target);
+            return (result.Alpha, result.Factors);
+        });
         var parameters = new List<TransformParameter>
         {
             ScaleMath.Parameter("alpha", "search"),

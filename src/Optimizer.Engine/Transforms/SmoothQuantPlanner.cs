@@ -29,39 +29,14 @@ internal static class SmoothQuantPlanner
         var grid = search ? options.SmoothQuantAlphaGrid : new[] { options.SmoothQuantAlpha!.Value };
         var target = new SearchTarget(TargetName, new IntRoundTrip(context.Config, 8), 8);
         var sample = search ? context.Sample : null;
-        var touched = new List<TransformTouch>();
-        var perGroup = new List<TransformParameter>();
-        foreach (var layer in context.Layers)
+        var (touched, perGroup) = SmoothingGroup.PlanAll(context, sample, group =>
         {
-            var layerTouches = new List<TransformTouch>();
-            foreach (var kind in SmoothingGroup.All)
-            {
-                var group = SmoothingGroup.Build(context, layer, kind, sample);
-                double[] inputMax = group.PerScaleMax(group.InputMax), weightMax = group.WeightColumnMax();
-                Func<double, double[]?> candidate = alpha => Scales(inputMax, weightMax, alpha, options.SmoothQuantMinScale);
-                double alpha;
-                double[]? factors;
-                if (search)
-                {
-                    var result = ScaleSearch.Search(group, grid, candidate, target);
-                    alpha = result.Alpha;
-                    factors = result.Factors;
-                    perGroup.Add(ScaleMath.Parameter($"L{layer.Layer}.{group.Name}.alpha", alpha));
-                }
-                else
-                {
-                    alpha = grid[0];
-                    factors = candidate(alpha);
-                    perGroup.Add(ScaleMath.Parameter($"L{layer.Layer}.{group.Name}.alpha", alpha));
-                }
-                if (factors is null) continue;
-                var touch = ScaleMath.Touch(layer.Layer, group.Target, factors);
-                if (touch is null) continue;
-                layerTouches.Add(touch);
-                group.Fold(layer, factors);
-            }
-            touched.AddRange(layerTouches.OrderBy(t => t.Target, StringComparer.Ordinal));
-        }
+            double[] inputMax = group.PerScaleMax(group.InputMax), weightMax = group.WeightColumnMax();
+            Func<double, double[]?> candidate = alpha => Scales(inputMax, weightMax, alpha, options.SmoothQuantMinScale);
+            if (!search) return (grid[0], candidate(grid[0]));
+            var result = ScaleSearch.Search(group, grid, candidate, target);
+            return (result.Alpha, result.Factors);
+        });
         var parameters = new List<TransformParameter>
         {
             search ? ScaleMath.Parameter("alpha", "search") : ScaleMath.Parameter("alpha", options.SmoothQuantAlpha!.Value),

@@ -53,6 +53,33 @@ internal sealed record SmoothingGroup(
         _ => "o_v",
     };
 
+    /// <summary>
+    /// Plans every group of every layer in order (each on the weights with the earlier groups' scales folded):
+    /// <paramref name="choose"/> gives a group's α and scales (null: left alone); records <c>L{layer}.{group}.alpha</c>,
+    /// folds the scales and returns the touches (per layer sorted by target) and the α parameters.
+    /// </summary>
+    internal static (List<TransformTouch> Touched, List<TransformParameter> Alphas) PlanAll(PlanContext context, CalibrationSample? sample,
+        Func<SmoothingGroup, (double Alpha, double[]? Factors)> choose)
+    {
+        var touched = new List<TransformTouch>();
+        var alphas = new List<TransformParameter>();
+        foreach (var layer in context.Layers)
+        {
+            var layerTouches = new List<TransformTouch>();
+            foreach (var kind in All)
+            {
+                var group = Build(context, layer, kind, sample);
+                var (alpha, factors) = choose(group);
+                alphas.Add(ScaleMath.Parameter($"L{layer.Layer}.{group.Name}.alpha", alpha));
+                if (factors is null || ScaleMath.Touch(layer.Layer, group.Target, factors) is not { } touch) continue;
+                layerTouches.Add(touch);
+                group.Fold(layer, factors);
+            }
+            touched.AddRange(layerTouches.OrderBy(t => t.Target, StringComparer.Ordinal));
+        }
+        return (touched, alphas);
+    }
+
     /// <summary>Every group kind, in the order the planners search them within a layer.</summary>
     public static readonly SmoothingGroupKind[] All = { SmoothingGroupKind.Qkv, SmoothingGroupKind.GateUp, SmoothingGroupKind.Down, SmoothingGroupKind.OV };
 

@@ -68,41 +68,22 @@ public static class ErrorCompensatedRounding
     private static float[]? Factor(double[] hessian, int n, double add)
     {
         using var noGrad = no_grad();
-        Tensor lower;
+        Tensor? lower;
         using (Tensor h = torch.tensor(hessian, new long[] { n, n }, ScalarType.Float64))
         {
             using (Tensor diagonal = h.diagonal())
             using (Scalar added = add.ToScalar())
             using (Scalar one = 1.ToScalar())
                 diagonal.add_(added, one);
-            var (l, info) = linalg.cholesky_ex(h);
-            using (info)
-            {
-                if (info.item<int>() != 0)
-                {
-                    l.Dispose();
-                    return null;
-                }
-            }
-            lower = l;
+            lower = Cholesky(h);
         }
+        if (lower is null) return null;
         Tensor inverse;
         using (lower) inverse = cholesky_inverse(lower);
-        Tensor inverseLower;
-        using (inverse)
-        {
-            // H⁻¹ = L Lᵀ, so its upper factor (H⁻¹ = Uᵀ U) is U = Lᵀ.
-            var (l, info) = linalg.cholesky_ex(inverse);
-            using (info)
-            {
-                if (info.item<int>() != 0)
-                {
-                    l.Dispose();
-                    return null;
-                }
-            }
-            inverseLower = l;
-        }
+        Tensor? inverseLower;
+        // H⁻¹ = L Lᵀ, so its upper factor (H⁻¹ = Uᵀ U) is U = Lᵀ.
+        using (inverse) inverseLower = Cholesky(inverse);
+        if (inverseLower is null) return null;
         float[] values;
         using (inverseLower)
         using (Tensor upper = inverseLower.t())
@@ -114,6 +95,18 @@ public static class ErrorCompensatedRounding
         for (int i = 0; i < n; i++)
             if (!(values[(long)i * n + i] > 0)) return null;
         return values;
+    }
+
+    /// <summary>The lower Cholesky factor of <paramref name="matrix"/>, or null when it is not positive definite.</summary>
+    private static Tensor? Cholesky(Tensor matrix)
+    {
+        var (lower, info) = linalg.cholesky_ex(matrix);
+        using (info)
+        {
+            if (info.item<int>() == 0) return lower;
+        }
+        lower.Dispose();
+        return null;
     }
 
     /// <summary>
