@@ -64,47 +64,11 @@ public sealed class ErrorCompensatedFileTests(ITestOutputHelper output) : IDispo
         double klStock, klCompensated;
         using (var reference = new LlamaCppSession(GgufExports.Export(GgufExports.Austen, "F32").Path, Context + 1))
         {
-            klStock = MeanKl(reference, plain.Path, tokens, bos);
-            klCompensated = MeanKl(reference, compensated.Path, tokens, bos);
+            var judge = LlamaCppKlDivergence.Collect(reference, tokens, Context, bos);
+            using (var session = new LlamaCppSession(plain.Path, Context + 1)) klStock = judge.Judge(session).KlDivergence;
+            using (var session = new LlamaCppSession(compensated.Path, Context + 1)) klCompensated = judge.Judge(session).KlDivergence;
         }
         output.WriteLine($"{recipeName}: llama.cpp KL divergence from F32: stock {klStock:G4}, compensated {klCompensated:G4} ({klCompensated / klStock:F2}×)");
         Assert.True(klCompensated < maxRatio * klStock, $"{recipeName}: compensated KL {klCompensated:G4} vs stock {klStock:G4}");
-    }
-
-    /// <summary>Mean KL(p_reference ‖ p_candidate) over every scored position of BOS-prefixed windows, both run by llama.cpp.</summary>
-    private static double MeanKl(LlamaCppSession reference, string candidatePath, int[] tokens, int bos)
-    {
-        using var candidate = new LlamaCppSession(candidatePath, Context + 1);
-        double sum = 0;
-        long count = 0;
-        for (int start = 0; start < tokens.Length; start += Context)
-        {
-            var window = new List<int> { bos };
-            window.AddRange(tokens.Skip(start).Take(Context));
-            float[][] p = reference.Logits(window), q = candidate.Logits(window);
-            for (int i = 0; i < window.Count - 1; i++)
-            {
-                sum += Kl(p[i], q[i]);
-                count++;
-            }
-        }
-        return sum / count;
-    }
-
-    private static double Kl(float[] p, float[] q)
-    {
-        double LogSumExp(float[] x)
-        {
-            double max = x.Max(), s = 0;
-            foreach (float v in x) s += Math.Exp(v - max);
-            return max + Math.Log(s);
-        }
-        double lp = LogSumExp(p), lq = LogSumExp(q), kl = 0;
-        for (int i = 0; i < p.Length; i++)
-        {
-            double a = p[i] - lp, b = q[i] - lq;
-            kl += Math.Exp(a) * (a - b);
-        }
-        return kl;
     }
 }
