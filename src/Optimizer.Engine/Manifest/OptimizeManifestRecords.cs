@@ -100,10 +100,13 @@ public sealed record ManifestEvaluation(EvaluationTextRecord Text, IReadOnlyList
 
 /// <summary>
 /// The candidate search: <c>search</c> (<c>quick</c> | <c>full</c>), <c>mitigations</c> (<c>auto</c>: with and without
-/// compete; <c>explicit</c>: the user's list must be applied), the selected candidate, why it won, a warning when an
-/// explicit list lost to an unmitigated candidate, and the relative KL margin within which the simpler candidate wins.
+/// compete; <c>explicit</c>: the user's list must be applied), the selected candidate, the <c>rule</c> that chose it
+/// (<c>lowest-kl</c>, <c>tie-to-simpler</c>, <c>no-finite-score</c>), what restricted the choice (<c>constraint</c>:
+/// <c>mitigations</c>, <c>imatrix</c>, both, or null), the better candidate that restriction excluded
+/// (<c>better_excluded</c>, or null) and the relative KL margin within which the simpler candidate wins. No text with
+/// measured numbers, so the section is the same on every CPU (the scores are in <c>variants</c>).
 /// </summary>
-public sealed record SelectionRecord(string Search, string Mitigations, string Selected, string Reason, string? Warning, double TieTolerance);
+public sealed record SelectionRecord(string Search, string Mitigations, string Selected, string Rule, string? Constraint, string? BetterExcluded, double TieTolerance);
 
 /// <summary>
 /// The evaluation text: <c>source</c> (<c>text</c>: the user's file; <c>self-sampled</c>: sampled from the original model

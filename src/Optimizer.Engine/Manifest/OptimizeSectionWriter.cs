@@ -166,9 +166,11 @@ internal static class OptimizeSectionWriter
             w.WriteString("search", s.Search);
             w.WriteString("mitigations", s.Mitigations);
             w.WriteString("selected", s.Selected);
-            w.WriteString("reason", s.Reason);
-            if (s.Warning is { } warning) w.WriteString("warning", warning);
-            else w.WriteNull("warning");
+            w.WriteString("rule", s.Rule);
+            if (s.Constraint is { } constraint) w.WriteString("constraint", constraint);
+            else w.WriteNull("constraint");
+            if (s.BetterExcluded is { } better) w.WriteString("better_excluded", better);
+            else w.WriteNull("better_excluded");
             ManifestWriter.WriteExact(w, "tie_tolerance", s.TieTolerance);
             w.WriteEndObject();
         }

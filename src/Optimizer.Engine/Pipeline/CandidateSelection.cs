@@ -12,8 +12,14 @@ public enum SearchMode
     Full,
 }
 
-/// <summary>The choice among the candidates: the winner, why, and a warning when an explicit mitigation list lost.</summary>
-public sealed record SelectionResult(string Selected, string Reason, string? Warning);
+/// <summary>
+/// The choice among the candidates: the winner; the rule that chose it (<see cref="CandidateSelection.LowestKl"/>,
+/// <see cref="CandidateSelection.TieToSimpler"/> or <see cref="CandidateSelection.NoFiniteScore"/>); what restricted the
+/// choice (<c>mitigations</c>, <c>imatrix</c>, both comma-joined, or null); the better candidate the restriction excluded
+/// (or null); and the same in words with the scores, for people (<see cref="Reason"/>, <see cref="Warning"/>). The
+/// manifest keeps only the first four, which are the same on every CPU.
+/// </summary>
+public sealed record SelectionResult(string Selected, string Rule, string? Constraint, string? BetterExcluded, string Reason, string? Warning);
 
 /// <summary>
 /// Never ship a worse file (docs/quantization.md "Candidates"): every candidate was scored on the held-out evaluation
@@ -26,6 +32,15 @@ public static class CandidateSelection
 {
     /// <summary>Candidates within this relative margin of the lowest KL divergence tie; the simpler one wins.</summary>
     public const double TieTolerance = 0.01;
+
+    /// <summary>The rule: the winner has the lowest KL divergence.</summary>
+    public const string LowestKl = "lowest-kl";
+
+    /// <summary>The rule: the winner is within the tolerance of the lowest and simpler.</summary>
+    public const string TieToSimpler = "tie-to-simpler";
+
+    /// <summary>The rule: no candidate had a finite score; the simplest was written.</summary>
+    public const string NoFiniteScore = "no-finite-score";
 
     /// <summary>KL divergences this close (nats/token) always tie: float rounding of identical files, far below any quantization error.</summary>
     public const double AbsoluteTie = 1e-7;
@@ -45,10 +60,11 @@ public static class CandidateSelection
         var eligible = candidates.Where(c => (!requireMitigated || c.Mitigated) && (!requireImatrix || c.Imatrix)).ToArray();
         var finite = eligible.Where(c => double.IsFinite(c.KlDivergence)).ToArray();
         VariantResult winner;
-        string reason;
+        string reason, rule;
         if (finite.Length == 0)
         {
             winner = eligible[0];
+            rule = NoFiniteScore;
             reason = "no candidate has a finite KL divergence; the simplest one is written";
         }
         else
@@ -62,19 +78,21 @@ public static class CandidateSelection
             string versus = stock is not null && !ReferenceEquals(stock, winner) && stock.KlDivergence > 0
                 ? $" ({Ratio(winner.KlDivergence / stock.KlDivergence)} the KL divergence of {stock.Name})"
                 : "";
+            rule = ReferenceEquals(winner, lowest) ? LowestKl : TieToSimpler;
             reason = ReferenceEquals(winner, lowest)
                 ? $"lowest KL divergence on the held-out text: {Number(winner.KlDivergence)}{versus}"
                 : $"within {TieTolerance:P0} of the lowest KL divergence ({lowest.Name}: {Number(lowest.KlDivergence)}) and simpler: {Number(winner.KlDivergence)}{versus}";
             if (requireMitigated) reason += "; only mitigated candidates were eligible (explicit --mitigations)";
             if (requireImatrix) reason += "; only candidates quantized with the given importance matrix were eligible (--imatrix)";
         }
-        string? warning = null;
+        string? warning = null, betterExcluded = null;
         if (requireMitigated || requireImatrix)
         {
             VariantResult? better = candidates.Where(c => !eligible.Contains(c) && double.IsFinite(c.KlDivergence))
                 .OrderBy(c => c.KlDivergence).FirstOrDefault();
             if (better is not null && better.KlDivergence + Math.Abs(better.KlDivergence) * TieTolerance + AbsoluteTie < winner.KlDivergence)
             {
+                betterExcluded = better.Name;
                 string what = requireMitigated && !better.Mitigated ? "without mitigations" : "without the given importance matrix";
                 string leave = requireMitigated && !better.Mitigated ? "--mitigations" : "--imatrix";
                 warning = $"The explicit {leave} was honoured, but candidate '{better.Name}' {what} scored better "
@@ -82,10 +100,18 @@ public static class CandidateSelection
             }
         }
         var marked = variants.Select(v => v.Candidate ? v with { Selected = v.Name == winner.Name } : v).ToArray();
-        return (marked, new SelectionResult(winner.Name, reason, warning));
+        string? constraint = (requireMitigated, requireImatrix) switch
+        {
+            (true, true) => "mitigations,imatrix",
+            (true, false) => "mitigations",
+            (false, true) => "imatrix",
+            _ => null,
+        };
+        return (marked, new SelectionResult(winner.Name, rule, constraint, betterExcluded, reason, warning));
     }
 
-    private static string Number(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+    // A KL divergence of identical files can come out as −1e-9 in float arithmetic; people see 0.
+    private static string Number(double value) => Math.Max(0, value).ToString("G4", CultureInfo.InvariantCulture);
 
     private static string Ratio(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "×";
 }

@@ -114,7 +114,7 @@ public static class OptimizePipeline
 
         ct.ThrowIfCancellationRequested();
         var selectionRecord = new SelectionRecord(options.Search == SearchMode.Quick ? "quick" : "full", options.MitigationsExplicit ? "explicit" : "auto",
-            selection.Selected, selection.Reason, selection.Warning, CandidateSelection.TieTolerance);
+            selection.Selected, selection.Rule, selection.Constraint, selection.BetterExcluded, CandidateSelection.TieTolerance);
         var evaluation = new ManifestEvaluation(text.Record,
             variants.Select(v => new EvaluationVariantRecord(v.Name, v.Weights, v.Activations, v.Mitigated, v.Perplexity, v.PerplexityIncrease,
                 v.KlDivergence, v.Top1Agreement, v.Tokens)

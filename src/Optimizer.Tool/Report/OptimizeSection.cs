@@ -34,10 +34,19 @@ internal static class OptimizeSection
             sb.Append("<h3>Candidate files</h3>");
             if (e.Selection is { } s)
             {
-                sb.Append($"<p>Written: <strong>{Html.Escape(s.Selected)}</strong>: {Html.Escape(s.Reason)}. Search <code>{Html.Escape(s.Search)}</code>, "
-                    + $"mitigations <code>{Html.Escape(s.Mitigations)}</code>; candidates within {Html.Percent(s.TieTolerance)} of the lowest KL divergence tie "
-                    + "and the simpler one wins.</p>");
-                if (s.Warning is { } warning) sb.Append($"<p class=\"warn\">{Html.Escape(warning)}</p>");
+                EvaluationVariantRecord written = candidates.FirstOrDefault(c => c.Name == s.Selected) ?? candidates[0];
+                string rule = s.Rule switch
+                {
+                    "lowest-kl" => "the lowest KL divergence on the held-out text",
+                    "tie-to-simpler" => $"within {Html.Percent(s.TieTolerance)} of the lowest KL divergence, and simpler",
+                    _ => "no candidate had a finite score, so the simplest",
+                };
+                string constraint = s.Constraint is { } c ? $" among the candidates the named {Html.Escape(c.Replace(",", " and "))} allowed" : "";
+                sb.Append($"<p>Written: <strong>{Html.Escape(s.Selected)}</strong>, {rule}{constraint} (KL divergence {Html.Number(Math.Max(0, written.KlDivergence))}). "
+                    + $"Search <code>{Html.Escape(s.Search)}</code>, mitigations <code>{Html.Escape(s.Mitigations)}</code>; candidates within "
+                    + $"{Html.Percent(s.TieTolerance)} of the lowest KL divergence tie and the simpler one wins.</p>");
+                if (s.BetterExcluded is { } better)
+                    sb.Append($"<p class=\"warn\">Candidate {Html.Escape(better)} scored better but was excluded by the named {Html.Escape(s.Constraint ?? "options")}.</p>");
             }
             EvaluationVariantRecord? stock = candidates.FirstOrDefault(c => c.Name == "stock");
             var table = new HtmlTable("candidates", "Candidate", "Mitigated", "Importance matrix", "Compensated", "#Tensor bytes", "#PPL", "#ΔPPL",

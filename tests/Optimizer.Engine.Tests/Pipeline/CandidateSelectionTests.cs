@@ -29,6 +29,7 @@ public sealed class CandidateSelectionTests
         var (_, selection) = CandidateSelection.Choose(variants, mitigationsExplicit: false);
         Assert.Equal("stock", selection.Selected);
         Assert.Contains("simpler", selection.Reason);
+        Assert.Equal(CandidateSelection.TieToSimpler, selection.Rule);
         var (_, clear) = CandidateSelection.Choose(new[] { Candidate("stock", 0, 0.00102), Candidate("compensated", 2, 0.001) }, false);
         Assert.Equal("compensated", clear.Selected);
     }
@@ -43,6 +44,8 @@ public sealed class CandidateSelectionTests
         Assert.Equal("mitigated-imatrix", exp.Selected);
         Assert.Contains("only mitigated candidates", exp.Reason);
         Assert.Contains("'compensated' without mitigations scored better", exp.Warning);
+        Assert.Equal(("mitigations", "compensated", CandidateSelection.LowestKl), (exp.Constraint, exp.BetterExcluded, exp.Rule));
+        Assert.Equal((null, null), (auto.Constraint, auto.BetterExcluded));
     }
 
     [Fact]
