@@ -14,7 +14,7 @@ public static class ResultsReport
     public const double W8A8Goal = 0.0015;
 
     /// <summary>The candidate names in the pipeline's order (simplest first).</summary>
-    public static readonly IReadOnlyList<string> CandidateNames = new[] { "stock", "imatrix", "compensated", "mitigated-imatrix", "mitigated-compensated" };
+    public static readonly IReadOnlyList<string> CandidateNames = new[] { "stock", "imatrix", "compensated", "mitigated-imatrix", "mitigated-compensated", "awq-imatrix", "awq-compensated" };
 
     /// <summary>Table 1: llama.cpp's verdict per (model, recipe).</summary>
     public static string GgufTable(IReadOnlyList<StudyResult> results)
@@ -94,12 +94,12 @@ public static class ResultsReport
         var defaults = new StudySettings();
         if (s.FixtureEvalTokens < defaults.FixtureEvalTokens || s.SyntheticEvalTokens < defaults.SyntheticEvalTokens || s.CalibrationTokens < defaults.CalibrationTokens)
             sb.AppendLine($"- Token counts reduced from the study's defaults (fixture evaluation {defaults.FixtureEvalTokens}, synthetic evaluation "
-                + $"{defaults.SyntheticEvalTokens}, calibration {defaults.CalibrationTokens}) so that the run (15 `optimize` runs on 2 shared CPU cores) fits the time available.");
+                + $"{defaults.SyntheticEvalTokens}, calibration {defaults.CalibrationTokens}) so that the run (15 `optimize` runs on 2 CPU cores) fits the time available.");
         sb.AppendLine($"- Windows: BOS + {s.SequenceLength - 1} text tokens, consecutive and non-overlapping, identical for the engine and llama.cpp; "
             + $"calibration sequences of {s.SequenceLength} tokens; batch {s.BatchSize}.");
         sb.AppendLine($"- Recipes {string.Join(", ", recipes)}. Per model and recipe, `OptimizePipeline.Run` (what `dotnet outlier-opt optimize` runs) with its defaults — "
             + $"mitigations `{s.Mitigations}` not explicit (so an unmitigated candidate may win), `--search full`, clamp budget {s.MaxPplIncrease * 100:F0}% — "
-            + "and the calibration/evaluation above scores every candidate (`stock`, `imatrix`, `compensated`, `mitigated-imatrix`, `mitigated-compensated`) "
+            + "and the calibration/evaluation above scores every candidate (`stock`, `imatrix`, `compensated`, `mitigated-imatrix`, `mitigated-compensated`, `awq-imatrix`, `awq-compensated`) "
             + "in the engine by mean KL divergence from the original on the held-out text and writes the best (ties within 1% go to the simpler one): the **shipped** file.");
         sb.AppendLine("- The pipeline plans the mitigations from its own analysis, which runs massive-activation detection in its default `absolute` mode "
             + "(OptimizeOptions has no MA-mode option), so the fixture is measured in `absolute` mode only: its MAs sit below the absolute threshold of 100, "
