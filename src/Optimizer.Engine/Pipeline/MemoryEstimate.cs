@@ -103,9 +103,7 @@ public sealed record MemoryEstimate(long LargestLayerBytes, long ResidentBytes, 
     private static long CompensatedEncodingBytes(OptimizeOptions options, ModelConfig config)
     {
         if (options.Format != OutputFormat.Gguf) return 0;
-        var stock = new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
-        return LlamaTensorNames.Expected(config).Where(t => t.Layer >= 0 && t.Shape.Length == 2)
-            .Sum(t => GgmlTypes.ByteCount(stock.TypeOf(t.Name) ?? GgmlType.F32, t.Shape.Aggregate(1L, (a, b) => a * b)));
+        return new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config).TensorBytes((_, layer, shape) => layer >= 0 && shape.Length == 2);
     }
 
     /// <summary>

@@ -229,44 +229,43 @@ public static class OptimizePipeline
         // By default a candidate that would store the same bytes as a simpler one is not built: no importance matrix where
         // every type ignores it (Q8_0, F16 …), no compensation where no type has a block grid (F16, BF16, F32).
         var linears = LlamaTensorNames.Expected(config).Where(t => t.Layer >= 0 && t.Shape.Length == 2).ToArray();
-        bool usesImportance = originalImportance is not null
-            && linears.Any(t => new GgufRoundTrip(recipe, config, originalImportance).TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
+        var withImatrix = originalImportance is null ? null : new GgufRoundTrip(recipe, config, originalImportance);
+        bool usesImportance = withImatrix?.UsesImportance ?? false;
         bool compensable = linears.Any(t => stock.TypeOf(t.Name) is GgmlType type && ErrorCompensatedRounding.Supports(type, t.Shape[1]));
         bool Want(string candidate, bool byDefault) => options.Candidates is { } asked ? asked.Contains(candidate, StringComparer.Ordinal) : byDefault;
         if (Want("stock", true))
-            list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, TensorBytes(stock, config)), null, null, null));
+            list.Add(new Candidate(new CandidatePlan("stock", recipeName, false, false, false, 0, original, stock, stock.TensorBytes()), null, null, null));
         // A given --imatrix is honoured: its candidates are built even where the recipe ignores it (the file then carries
         // llama-quantize's provenance keys), and only they may win.
         bool imatrixGiven = options.Imatrix is not null || options.ImportanceMatrix is not null;
-        if (originalImportance is not null && Want("imatrix", usesImportance || imatrixGiven))
+        if (withImatrix is not null && Want("imatrix", usesImportance || imatrixGiven))
         {
-            var withImatrix = new GgufRoundTrip(recipe, config, originalImportance);
-            list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, TensorBytes(withImatrix, config)),
+            list.Add(new Candidate(new CandidatePlan("imatrix", recipeName, false, true, false, 1, original, withImatrix, withImatrix.TensorBytes()),
                 originalImportance, null, null));
         }
         if (compensable && Want("compensated", true))
         {
             var (encoded, records) = Compensate(config, original, stock, calibration, options, modelOptions, "compensating", progress, watch, ct);
-            list.Add(new Candidate(new CandidatePlan("compensated", recipeName, false, false, true, 2, original, encoded, TensorBytes(stock, config)),
+            list.Add(new Candidate(new CandidatePlan("compensated", recipeName, false, false, true, 2, original, encoded, stock.TensorBytes()),
                 null, encoded, records));
         }
         if (transforms.Mitigated)
         {
             if (Want("mitigated", !usesImportance && !imatrixGiven))
-                list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, stock, TensorBytes(stock, config)),
+                list.Add(new Candidate(new CandidatePlan("mitigated", recipeName, true, false, false, 3, transforms.Weights, stock, stock.TensorBytes()),
                     null, null, null));
             if (transformedImportance is not null && Want("mitigated-imatrix", usesImportance || imatrixGiven))
             {
                 var mitigatedImatrix = new GgufRoundTrip(recipe, config, transformedImportance);
                 list.Add(new Candidate(new CandidatePlan("mitigated-imatrix", recipeName, true, true, false, 4, transforms.Weights, mitigatedImatrix,
-                    TensorBytes(mitigatedImatrix, config)), transformedImportance, null, null));
+                    mitigatedImatrix.TensorBytes()), transformedImportance, null, null));
             }
             if (compensable && Want("mitigated-compensated", options.Search == SearchMode.Full))
             {
                 var (mitigatedEncoded, mitigatedRecords) = Compensate(config, transforms.Weights, stock, calibration, options, modelOptions,
                     "compensating-mitigated", progress, watch, ct);
                 list.Add(new Candidate(new CandidatePlan("mitigated-compensated", recipeName, true, false, true, 5, transforms.Weights, mitigatedEncoded,
-                    TensorBytes(stock, config)), null, mitigatedEncoded, mitigatedRecords));
+                    stock.TensorBytes()), null, mitigatedEncoded, mitigatedRecords));
             }
         }
         // Activation-aware scaling (awq) is its own transform set, searched against the recipe's round trip; not with an
@@ -284,18 +283,18 @@ public static class OptimizePipeline
                 if (awqImportance is not null && Want("awq-imatrix", usesImportance || imatrixGiven))
                 {
                     var roundTrip = new GgufRoundTrip(recipe, config, awqImportance);
-                    list.Add(new Candidate(new CandidatePlan("awq-imatrix", recipeName, true, true, false, 6, awq.Weights, roundTrip, TensorBytes(roundTrip, config)),
+                    list.Add(new Candidate(new CandidatePlan("awq-imatrix", recipeName, true, true, false, 6, awq.Weights, roundTrip, roundTrip.TensorBytes()),
                         awqImportance, null, null) { Awq = awq });
                 }
                 else if (Want("awq", !imatrixGiven))
                 {
-                    list.Add(new Candidate(new CandidatePlan("awq", recipeName, true, false, false, 6, awq.Weights, stock, TensorBytes(stock, config)),
+                    list.Add(new Candidate(new CandidatePlan("awq", recipeName, true, false, false, 6, awq.Weights, stock, stock.TensorBytes()),
                         null, null, null) { Awq = awq });
                 }
                 if (Want("awq-compensated", options.Search == SearchMode.Full))
                 {
                     var (awqEncoded, awqRecords) = Compensate(config, awq.Weights, stock, calibration, options, modelOptions, "compensating-awq", progress, watch, ct);
-                    list.Add(new Candidate(new CandidatePlan("awq-compensated", recipeName, true, false, true, 7, awq.Weights, awqEncoded, TensorBytes(stock, config)),
+                    list.Add(new Candidate(new CandidatePlan("awq-compensated", recipeName, true, false, true, 7, awq.Weights, awqEncoded, stock.TensorBytes()),
                         null, awqEncoded, awqRecords) { Awq = awq });
                 }
             }
@@ -315,10 +314,6 @@ public static class OptimizePipeline
             progress.Report(new OptimizeProgress(stage, p.Done, p.Total, "layers", watch.Elapsed)));
         return LayerwiseCompensation.Run(config, weights, target, calibration.Sequences, options.BatchSize, modelOptions, report, ct);
     }
-
-    /// <summary>The bytes of tensor data a GGUF file of <paramref name="roundTrip"/>'s types holds for <paramref name="config"/>'s model.</summary>
-    private static long TensorBytes(GgufRoundTrip roundTrip, ModelConfig config) =>
-        LlamaTensorNames.Expected(config).Sum(t => GgmlTypes.ByteCount(roundTrip.TypeOf(t.Name) ?? GgmlType.F32, t.Shape.Aggregate(1L, (a, b) => a * b)));
 
     /// <summary>
     /// Before any work: every output (weights, manifest, result file) is writable and none of them is, or replaces a
@@ -376,10 +371,7 @@ public static class OptimizePipeline
         if (!plan.IsExact)
             yield return "tma-clamp changes the activations after the clamped layers, so the importance matrix carried over the transforms is exact only up to them; "
                 + "collect one on the optimized model (--imatrix-out) for exact statistics.";
-        var roundTrip = new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config);
-        bool used = LlamaTensorNames.Expected(config).Any(t => importance.Find(LlamaGgufNames.Name(t.Role, Math.Max(0, t.Layer))) is not null
-            && roundTrip.TypeOf(t.Name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
-        if (!used)
+        if (!new GgufRoundTrip(QuantizationRecipe.Parse(options.EffectiveQuant), config, importance).UsesImportance)
             yield return $"{options.EffectiveQuant} does not use an importance matrix (ggml's quantizers of its types ignore it); "
                 + "the weights are the same as without it, only the quantize.imatrix.* metadata is added.";
     }

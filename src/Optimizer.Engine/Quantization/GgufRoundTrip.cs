@@ -46,6 +46,20 @@ public sealed class GgufRoundTrip : IWeightRoundTrip
     public GgmlType? TypeOf(string tensorName) =>
         _tensors.TryGetValue(tensorName, out var t) ? Recipe.TypeFor(tensorName, t.Role, t.Layer, t.Shape, _config, withImportance: Importance is not null) : null;
 
+    /// <summary>
+    /// Whether the importance matrix changes any stored bytes: some tensor with an entry is stored in a type whose
+    /// quantizer uses it (Q8_0, F16, BF16, F32 ignore it, as ggml does). False without a matrix.
+    /// </summary>
+    public bool UsesImportance => _importance.Keys.Any(name => TypeOf(name) is GgmlType type && !GgmlQuantizer.IgnoresImportance(type));
+
+    /// <summary>
+    /// The bytes of tensor data a GGUF file in these types holds: every expected tensor of the model, or only those
+    /// <paramref name="include"/> accepts (role, layer, shape); tensors without a quantized type count as F32.
+    /// </summary>
+    public long TensorBytes(Func<TensorRole, int, long[], bool>? include = null) =>
+        _tensors.Where(t => include?.Invoke(t.Value.Role, t.Value.Layer, t.Value.Shape) ?? true)
+            .Sum(t => GgmlTypes.ByteCount(TypeOf(t.Key) ?? GgmlType.F32, t.Value.Shape.Aggregate(1L, (a, b) => a * b)));
+
     /// <inheritdoc/>
     public bool TryRoundTrip(string tensorName, ReadOnlySpan<float> values, long rows, long cols, Span<float> restored)
     {
