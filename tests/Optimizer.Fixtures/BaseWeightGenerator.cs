@@ -6,7 +6,7 @@ namespace Optimizer.Fixtures;
 /// gate/up and lm_head ~ N(0, 1/fan_in) (outputs of order 1); k ~ N(0, 16/fan_in) (see <see cref="KeyScale"/>);
 /// o_proj and down_proj ~ N(0, 0.25/fan_in), so each
 /// sub-block adds about half a unit to the residual and the stream grows slowly with depth; norm weights γ = 1 + N(0,
-/// 0.02²); qwen2 q/k/v biases ~ N(0, 0.1²). Every tensor has its own random stream, so plants never shift base draws.
+/// 0.02²) (qwen3's q_norm/k_norm 1 + N(0, 0.25²)); qwen2 q/k/v biases ~ N(0, 0.1²). Every tensor has its own random stream, so plants never shift base draws.
 /// </summary>
 internal static class BaseWeightGenerator
 {
@@ -22,6 +22,9 @@ internal static class BaseWeightGenerator
     /// attention output, and channels where that common vector happens to be large would look like channel-wise outliers.
     /// </summary>
     public const double KeyScale = 4.0;
+
+    /// <summary>Spread of qwen3's per-head q_norm/k_norm γ around 1 (trained ones spread much more than the block norms).</summary>
+    public const double QkNormNoise = 0.25;
 
     /// <summary>Standard deviation of qwen2 q/k/v biases.</summary>
     public const double BiasStd = 0.1;
@@ -46,6 +49,8 @@ internal static class BaseWeightGenerator
             if (l.QBias is not null) Fill(options.Seed, 15, layer, l.QBias, BiasStd);
             if (l.KBias is not null) Fill(options.Seed, 16, layer, l.KBias, BiasStd);
             if (l.VBias is not null) Fill(options.Seed, 17, layer, l.VBias, BiasStd);
+            if (l.QNorm is not null) FillNorm(options.Seed, 18, layer, l.QNorm, QkNormNoise);
+            if (l.KNorm is not null) FillNorm(options.Seed, 19, layer, l.KNorm, QkNormNoise);
             FillNorm(options.Seed, 20, layer, l.FfnNorm);
             Fill(options.Seed, 21, layer, l.Gate, inD);
             Fill(options.Seed, 22, layer, l.Up, inD);
@@ -61,9 +66,9 @@ internal static class BaseWeightGenerator
     private static void Fill(ulong seed, int role, int layer, double[] target, double std) =>
         Stream(seed, role, layer).FillNormal(target, std);
 
-    private static void FillNorm(ulong seed, int role, int layer, double[] target)
+    private static void FillNorm(ulong seed, int role, int layer, double[] target, double noise = NormNoise)
     {
         var rng = Stream(seed, role, layer);
-        for (int i = 0; i < target.Length; i++) target[i] = 1.0 + NormNoise * rng.NextNormal();
+        for (int i = 0; i < target.Length; i++) target[i] = 1.0 + noise * rng.NextNormal();
     }
 }

@@ -8,4 +8,7 @@ public enum SyntheticArchitecture
 
     /// <summary><c>qwen2</c> (<c>Qwen2ForCausalLM</c>): q/k/v projections carry a bias.</summary>
     Qwen2,
+
+    /// <summary><c>qwen3</c> (<c>Qwen3ForCausalLM</c>): no biases, per-head q_norm/k_norm, explicit <c>head_dim</c>.</summary>
+    Qwen3,
 }

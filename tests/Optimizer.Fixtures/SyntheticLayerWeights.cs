@@ -15,6 +15,9 @@ internal sealed class SyntheticLayerWeights
         QBias = bias ? new double[q] : null;
         KBias = bias ? new double[kv] : null;
         VBias = bias ? new double[kv] : null;
+        bool qkNorm = o.Architecture == SyntheticArchitecture.Qwen3;
+        QNorm = qkNorm ? new double[o.HeadDim] : null;
+        KNorm = qkNorm ? new double[o.HeadDim] : null;
         FfnNorm = new double[d];
         Gate = new double[f * d];
         Up = new double[f * d];
@@ -29,6 +32,8 @@ internal sealed class SyntheticLayerWeights
     public double[]? QBias { get; }
     public double[]? KBias { get; }
     public double[]? VBias { get; }
+    public double[]? QNorm { get; }
+    public double[]? KNorm { get; }
     public double[] FfnNorm { get; }
     public double[] Gate { get; }
     public double[] Up { get; }

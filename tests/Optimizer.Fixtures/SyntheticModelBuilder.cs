@@ -64,6 +64,15 @@ public sealed partial class SyntheticModelBuilder
     /// <summary>Sets the RoPE base.</summary>
     public SyntheticModelBuilder WithRopeTheta(double theta) => Set(Options with { RopeTheta = theta });
 
+    /// <summary>Writes <paramref name="json"/> as config.json's <c>rope_scaling</c> (null: none).</summary>
+    public SyntheticModelBuilder WithRopeScaling(string? json) => Set(Options with { RopeScaling = json });
+
+    /// <summary>
+    /// Llama 3.1's <c>rope_scaling</c> (factor 8, low 1, high 4) with an original context of 256, so that at θ = 10⁴
+    /// and 16-dimensional heads the RoPE pairs fall in all three bands (kept, blended, divided by 8).
+    /// </summary>
+    public const string Llama3RopeScaling = """{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":256}""";
+
     /// <summary>Plants (or replaces) the massive activation.</summary>
     public SyntheticModelBuilder WithMassiveActivation(MassiveActivationPlant plant)
     {

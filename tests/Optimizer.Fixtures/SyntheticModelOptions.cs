@@ -45,6 +45,9 @@ public sealed record SyntheticModelOptions
     /// <summary>RoPE base.</summary>
     public double RopeTheta { get; init; } = 10000.0;
 
+    /// <summary>The <c>rope_scaling</c> object written to config.json as JSON text (e.g. Llama 3.1's llama3 scaling), or null.</summary>
+    public string? RopeScaling { get; init; }
+
     /// <summary>The <c>max_position_embeddings</c> written to config.json.</summary>
     public int MaxPositionEmbeddings { get; init; } = 2048;
 
@@ -121,11 +124,13 @@ public sealed record SyntheticModelOptions
     /// <summary>The Hugging Face configuration these options describe.</summary>
     public ModelConfig ToModelConfig()
     {
-        bool qwen = Architecture == SyntheticArchitecture.Qwen2;
+        bool qwen = Architecture == SyntheticArchitecture.Qwen2, qwen3 = Architecture == SyntheticArchitecture.Qwen3;
         return new ModelConfig
         {
-            Architectures = new[] { qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM" },
-            ModelType = qwen ? "qwen2" : "llama",
+            Architectures = new[] { qwen ? "Qwen2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : "LlamaForCausalLM" },
+            ModelType = qwen ? "qwen2" : qwen3 ? "qwen3" : "llama",
+            HeadDimOverride = qwen3 ? HeadDim : null,
+            RopeScaling = RopeScaling is null ? null : System.Text.Json.JsonDocument.Parse(RopeScaling).RootElement.Clone(),
             VocabSize = VocabSize,
             HiddenSize = HiddenSize,
             IntermediateSize = IntermediateSize,

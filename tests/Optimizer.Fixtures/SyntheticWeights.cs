@@ -51,6 +51,8 @@ internal sealed class SyntheticWeights
             if (l.KBias is not null) yield return (p + "self_attn.k_proj.bias", l.KBias, new[] { kv });
             if (l.VBias is not null) yield return (p + "self_attn.v_proj.bias", l.VBias, new[] { kv });
             yield return (p + "self_attn.o_proj.weight", l.O, new[] { d, q });
+            if (l.QNorm is not null) yield return (p + "self_attn.q_norm.weight", l.QNorm, new[] { (long)o.HeadDim });
+            if (l.KNorm is not null) yield return (p + "self_attn.k_norm.weight", l.KNorm, new[] { (long)o.HeadDim });
             yield return (p + "post_attention_layernorm.weight", l.FfnNorm, new[] { d });
             yield return (p + "mlp.gate_proj.weight", l.Gate, new[] { f, d });
             yield return (p + "mlp.up_proj.weight", l.Up, new[] { f, d });

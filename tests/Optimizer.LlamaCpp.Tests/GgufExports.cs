@@ -18,6 +18,12 @@ internal static class GgufExports
     /// <summary>A qwen2 synthetic model (q/k/v biases, no permutation), untied.</summary>
     public const string Qwen2 = "qwen2-biases";
 
+    /// <summary>A qwen3 synthetic model (per-head q_norm/k_norm, explicit head_dim, no biases), tied.</summary>
+    public const string Qwen3 = "qwen3-qk-norm";
+
+    /// <summary>A llama synthetic model with Llama 3.1's RoPE scaling (llama.cpp's rope_freqs tensor), untied.</summary>
+    public const string Llama3 = "llama3-rope-scaling";
+
     /// <summary>A llama synthetic model with tied embeddings (no output.weight in the GGUF).</summary>
     public const string Tied = "llama-tied";
 
@@ -47,6 +53,8 @@ internal static class GgufExports
         var builder = model switch
         {
             Qwen2 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(5, 64)).WithArchitecture(SyntheticArchitecture.Qwen2).WithTiedEmbeddings(false),
+            Qwen3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(9, 64)).WithArchitecture(SyntheticArchitecture.Qwen3).WithTiedEmbeddings(true),
+            Llama3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(10, 64)).WithRopeScaling(SyntheticModelBuilder.Llama3RopeScaling).WithTiedEmbeddings(false),
             Tied => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(6, 64)).WithTiedEmbeddings(true),
             Untied => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(7, 64)).WithTiedEmbeddings(false),
             _ => throw new ArgumentException("Unknown model " + model, nameof(model)),

@@ -23,6 +23,10 @@ public sealed class LlamaCppLoadTests(ITestOutputHelper output)
     [InlineData(GgufExports.Qwen2, "Q8_0")]
     [InlineData(GgufExports.Qwen2, "Q4_K_M")]
     [InlineData(GgufExports.Qwen2, "Q5_0")]
+    [InlineData(GgufExports.Qwen3, "Q4_K_M")]
+    [InlineData(GgufExports.Qwen3, "Q8_0")]
+    [InlineData(GgufExports.Llama3, "Q4_K_M")]
+    [InlineData(GgufExports.Llama3, "Q4_0")]
     [InlineData(GgufExports.Tied, "Q4_0")]
     [InlineData(GgufExports.Tied, "Q4_K")] // llama-quantize's alias of Q4_K_M
     [InlineData(GgufExports.Untied, "BF16")]

@@ -20,6 +20,8 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
     [Theory]
     [InlineData(GgufExports.Austen)]
     [InlineData(GgufExports.Qwen2)]
+    [InlineData(GgufExports.Qwen3)]
+    [InlineData(GgufExports.Llama3)]
     [InlineData(GgufExports.Tied)]
     [InlineData(GgufExports.Untied)]
     public void F32LogitsMatchTheEngine(string model)

@@ -26,6 +26,8 @@ public static class LlamaTensorNames
         new(TensorRole.Gate, "model.layers.{0}.mlp.gate_proj.weight", true, c => new long[] { c.IntermediateSize, c.HiddenSize }, _ => true),
         new(TensorRole.Up, "model.layers.{0}.mlp.up_proj.weight", true, c => new long[] { c.IntermediateSize, c.HiddenSize }, _ => true),
         new(TensorRole.Down, "model.layers.{0}.mlp.down_proj.weight", true, c => new long[] { c.HiddenSize, c.IntermediateSize }, _ => true),
+        new(TensorRole.QNorm, "model.layers.{0}.self_attn.q_norm.weight", true, c => new long[] { c.HeadDim }, c => c.HasQkNorm),
+        new(TensorRole.KNorm, "model.layers.{0}.self_attn.k_norm.weight", true, c => new long[] { c.HeadDim }, c => c.HasQkNorm),
     };
 
     /// <summary>The Hugging Face name of <paramref name="role"/> (layer ignored for model-level roles).</summary>

@@ -4,12 +4,16 @@ using System.Text.Json.Serialization;
 namespace Optimizer.Engine.Formats;
 
 /// <summary>
-/// The Hugging Face <c>config.json</c> of a Llama-family decoder (llama, mistral, qwen2). Every key is bound by name;
-/// <see cref="Load"/> validates the values and refuses what the engine does not implement rather than ignoring it.
+/// The Hugging Face <c>config.json</c> of a Llama-family decoder (llama incl. Llama 3.x RoPE scaling, mistral, qwen2,
+/// qwen3; docs/model-families.md). Every key is bound by name; <see cref="Load"/> validates the values and refuses what
+/// the engine does not implement rather than ignoring it.
 /// </summary>
 public sealed class ModelConfig
 {
-    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2" };
+    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2", "qwen3" };
+
+    /// <summary>Mixture-of-experts model types, refused with their own message.</summary>
+    private static readonly string[] MixtureOfExpertsModelTypes = { "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe", "phimoe", "granitemoe", "dbrx" };
 
     [JsonPropertyName("architectures")] public string[]? Architectures { get; set; }
     [JsonPropertyName("model_type")] public string ModelType { get; set; } = "";
@@ -43,6 +47,27 @@ public sealed class ModelConfig
 
     /// <summary>Whether q/k/v projections carry a bias (always for qwen2; <c>attention_bias</c> for llama).</summary>
     [JsonIgnore] public bool HasQkvBias => ModelType == "qwen2" || AttentionBias == true;
+
+    /// <summary>Whether each attention head's q and k are RMS-normalized (per head, γ of size head_dim) before RoPE (qwen3).</summary>
+    [JsonIgnore] public bool HasQkNorm => ModelType == "qwen3";
+
+    /// <summary>The parsed <c>rope_scaling</c> (plain RoPE when absent); throws for what <see cref="Validate"/> refuses.</summary>
+    [JsonIgnore] public Formats.RopeScaling Rope => Formats.RopeScaling.Parse(RopeScaling, "config.json");
+
+    /// <summary>
+    /// Per rotary pair, what its plain frequency is divided by, when they were read as such (llama.cpp's
+    /// <c>rope_freqs</c> tensor of a GGUF input) instead of from <c>rope_scaling</c>; null otherwise.
+    /// </summary>
+    [JsonIgnore] public double[]? RopeFrequencyDivisors { get; set; }
+
+    /// <summary>The inverse frequency of each rotary pair the forward pass rotates with (float64).</summary>
+    public double[] RopeInverseFrequencies()
+    {
+        if (RopeFrequencyDivisors is not { } divisors) return Rope.InverseFrequencies(HeadDim, RopeTheta);
+        var inverse = new double[HeadDim / 2];
+        for (int i = 0; i < inverse.Length; i++) inverse[i] = Math.Pow(RopeTheta, -2.0 * i / HeadDim) / divisors[i];
+        return inverse;
+    }
 
     /// <summary>Whether o_proj carries a bias (llama's <c>attention_bias</c>; never for qwen2).</summary>
     [JsonIgnore] public bool HasOutputBias => ModelType != "qwen2" && AttentionBias == true;
@@ -86,6 +111,9 @@ public sealed class ModelConfig
     {
         if (string.IsNullOrEmpty(ModelType))
             throw new OptimizerException(ErrorCodes.ConfigInvalid, "config.json has no \"model_type\".", path);
+        if (Array.IndexOf(MixtureOfExpertsModelTypes, ModelType) >= 0)
+            throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
+                $"\"{ModelType}\" is a mixture-of-experts model, which is not supported; supported dense families: {string.Join(", ", SupportedModelTypes)}.", path);
         if (Array.IndexOf(SupportedModelTypes, ModelType) < 0)
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
                 $"Architecture \"{ModelType}\" is not supported; supported: {string.Join(", ", SupportedModelTypes)}.", path);
@@ -113,8 +141,11 @@ public sealed class ModelConfig
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"pretraining_tp\" {PretrainingTp} is not supported (only 1).", path);
         if (MlpBias)
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"mlp_bias\": true is not supported.", path);
-        if (RopeScaling is { ValueKind: not JsonValueKind.Null } scaling)
-            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"rope_scaling\" {scaling.GetRawText()} is not supported; only plain RoPE is implemented.", path);
+        Formats.RopeScaling.Parse(RopeScaling, path);
+        if (RopeFrequencyDivisors is { } divisors && (divisors.Length != HeadDim / 2 || divisors.Any(d => !(d > 0) || double.IsInfinity(d))))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"The RoPE frequency divisors must be {HeadDim / 2} positive numbers.", path);
+        if (ModelType == "qwen3" && AttentionBias == true)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"attention_bias\": true is not supported for qwen3 (llama.cpp's qwen3 has no projection biases).", path);
         if (BosTokenId is int bos && (bos < 0 || bos >= VocabSize))
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"bos_token_id\" {bos} is outside the vocabulary (size {VocabSize}).", path);
     }

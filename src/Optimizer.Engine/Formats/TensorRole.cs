@@ -19,4 +19,8 @@ public enum TensorRole
     Gate,
     Up,
     Down,
+    /// <summary>Per-head RMSNorm γ of the queries (qwen3), [head_dim].</summary>
+    QNorm,
+    /// <summary>Per-head RMSNorm γ of the keys (qwen3), [head_dim].</summary>
+    KNorm,
 }

@@ -7,7 +7,8 @@ namespace Optimizer.Engine.Model;
 
 /// <summary>
 /// The attention sub-block of a Llama decoder layer: pre-norm, q/k/v projections (optional bias), RoPE, grouped-query
-/// causal attention, o_proj (optional bias) and the residual add. Emits the <c>attn.*</c> probe sites. With an
+/// causal attention, o_proj (optional bias) and the residual add; qwen3's per-head q_norm/k_norm (RMSNorm over each
+/// head's dimensions, one γ shared by every head) between the projections and RoPE. Emits the <c>attn.*</c> probe sites. With an
 /// <see cref="ActivationQuantization"/>, the inputs of q/k/v_proj (<c>attn.y2</c>) and o_proj (<c>attn.out</c>) are fake
 /// quantized after the probes saw them.
 /// </summary>
@@ -35,6 +36,17 @@ internal static class AttentionBlock
         y2.Dispose();
         probes.Emit(ProbeSite.AttnQ, q);
         probes.Emit(ProbeSite.AttnK, k);
+        if (w.QNorm is not null)
+        {
+            Tensor qn = HeadNorm(q, w.QNorm, batch, length, heads, headDim, config.RmsNormEps);
+            Tensor kn = HeadNorm(k, w.KNorm!, batch, length, kvHeads, headDim, config.RmsNormEps);
+            q.Dispose();
+            k.Dispose();
+            q = qn;
+            k = kn;
+            probes.Emit(ProbeSite.AttnQNorm, q);
+            probes.Emit(ProbeSite.AttnKNorm, k);
+        }
         probes.Emit(ProbeSite.AttnV, v);
 
         Tensor qh = rope.Apply(q.view(batch, length, heads, headDim).transpose(1, 2));
@@ -60,6 +72,15 @@ internal static class AttentionBlock
         Tensor y1 = ExplicitScalars.Add(x, o);
         o.Dispose();
         return y1;
+    }
+
+    /// <summary>RMSNorm of each head of <paramref name="x"/> [B, T, heads·D] with the shared γ [D]; returns [B, T, heads·D].</summary>
+    private static Tensor HeadNorm(Tensor x, Tensor gamma, long batch, long length, int heads, int headDim, double eps)
+    {
+        using Tensor perHead = x.view(batch, length, heads, headDim);
+        using Tensor normalized = RmsNorm.Normalize(perHead, eps);
+        using Tensor scaled = RmsNorm.Scale(normalized, gamma);
+        return scaled.reshape(batch, length, (long)heads * headDim);
     }
 
     /// <summary>[B, kv, T, D] → [B, kv·rep, T, D], key/value head <c>j</c> serving query heads <c>j·rep … j·rep+rep−1</c>.</summary>

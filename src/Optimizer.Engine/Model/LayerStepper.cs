@@ -87,7 +87,7 @@ internal sealed class LayerStepper : IDisposable
             Tensor next;
             using (var scope = NewDisposeScope())
             {
-                using var rope = new RotaryEmbedding(_config.HeadDim, _config.RopeTheta, length, _device);
+                using var rope = RotaryEmbedding.For(_config, length, _device);
                 var probes = new ProbeDispatch(probe, layer, batch, length, flat, firstToken);
                 using Tensor y1 = AttentionBlock.Forward(_hidden[i], layerWeights, _config, rope, probes, null);
                 next = FeedForwardBlock.Forward(y1, layerWeights, _config, probes, null).MoveToOuterDisposeScope();

@@ -20,6 +20,8 @@ internal sealed class LayerWeights : IDisposable
     public Tensor? KBias { get; private set; }
     public Tensor? VBias { get; private set; }
     public Tensor? OBias { get; private set; }
+    public Tensor? QNorm { get; private set; }
+    public Tensor? KNorm { get; private set; }
     public Tensor FfnNorm { get; private set; } = null!;
     public Tensor Gate { get; private set; } = null!;
     public Tensor Up { get; private set; } = null!;
@@ -43,6 +45,11 @@ internal sealed class LayerWeights : IDisposable
                 w.VBias = w.Read(source, config, TensorRole.VBias, device);
             }
             if (config.HasOutputBias) w.OBias = w.Read(source, config, TensorRole.OBias, device);
+            if (config.HasQkNorm)
+            {
+                w.QNorm = w.Read(source, config, TensorRole.QNorm, device);
+                w.KNorm = w.Read(source, config, TensorRole.KNorm, device);
+            }
             w.FfnNorm = w.Read(source, config, TensorRole.FfnNorm, device);
             w.Gate = w.Read(source, config, TensorRole.Gate, device);
             w.Up = w.Read(source, config, TensorRole.Up, device);

@@ -168,7 +168,7 @@ public sealed class LlamaModel : IDisposable
         long[] ids = TokenBatch.Validate(inputIds, Config.VocabSize, out int batch, out int length);
         Tensor idsOnDevice = inputIds.to(ScalarType.Int64, TorchDevice);
         Tensor hidden = _embedding.index_select(0, idsOnDevice.reshape(-1)).view(batch, length, Config.HiddenSize);
-        using var rope = new RotaryEmbedding(Config.HeadDim, Config.RopeTheta, length, TorchDevice);
+        using var rope = RotaryEmbedding.For(Config, length, TorchDevice);
         var quantization = Options.ActivationQuantization;
         for (int layer = 0; layer < Config.NumHiddenLayers; layer++)
         {

@@ -16,6 +16,10 @@ public enum ProbeSite
     AttnQ,
     /// <summary><c>attn.k</c>: k_proj output (bias included), before RoPE, key/value heads concatenated.</summary>
     AttnK,
+    /// <summary><c>attn.q_norm</c>: queries after the per-head q_norm (qwen3 only), before RoPE, heads concatenated.</summary>
+    AttnQNorm,
+    /// <summary><c>attn.k_norm</c>: keys after the per-head k_norm (qwen3 only), before RoPE, key/value heads concatenated.</summary>
+    AttnKNorm,
     /// <summary><c>attn.v</c>: v_proj output (bias included), key/value heads concatenated.</summary>
     AttnV,
     /// <summary><c>attn.out</c>: attention output, heads concatenated = o_proj input.</summary>
@@ -47,14 +51,19 @@ public static class ProbeSites
 {
     private static readonly string[] Ids =
     {
-        "attn.y1", "attn.norm_in", "attn.y2", "attn.q", "attn.k", "attn.v", "attn.out", "attn.o",
+        "attn.y1", "attn.norm_in", "attn.y2", "attn.q", "attn.k", "attn.q_norm", "attn.k_norm", "attn.v", "attn.out", "attn.o",
         "y1", "norm_in", "y2", "y3", "y4", "y5", "y6", "y7", "y8",
     };
 
     private static readonly ProbeSite[] AllSites = Enum.GetValues<ProbeSite>();
 
-    /// <summary>Every site, in forward order.</summary>
+    private static readonly ProbeSite[] PlainSites = AllSites.Where(s => s is not (ProbeSite.AttnQNorm or ProbeSite.AttnKNorm)).ToArray();
+
+    /// <summary>Every site any supported family emits, in forward order.</summary>
     public static IReadOnlyList<ProbeSite> All => AllSites;
+
+    /// <summary>The sites a model of <paramref name="config"/> emits, in forward order (the family's extra norms only where it has them).</summary>
+    public static IReadOnlyList<ProbeSite> For(Formats.ModelConfig config) => config.HasQkNorm ? AllSites : PlainSites;
 
     /// <summary>The stable string id of <paramref name="site"/>, e.g. <c>attn.q</c> or <c>y6</c>.</summary>
     public static string Id(ProbeSite site) => Ids[(int)site];

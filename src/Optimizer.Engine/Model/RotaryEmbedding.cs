@@ -1,28 +1,38 @@
+using Optimizer.Engine.Formats;
 using static TorchSharp.torch;
 
 namespace Optimizer.Engine.Model;
 
 /// <summary>
 /// Rotary position embedding with the HF <c>rotate_half</c> convention: dimension <c>i</c> of a head pairs with
-/// <c>i + head_dim/2</c>, frequency <c>θ^(-2i/head_dim)</c>. The angle tables are computed in float64 and rounded to
-/// float32 once.
+/// <c>i + head_dim/2</c>, inverse frequency <c>θ^(-2i/head_dim)</c> divided by the config's RoPE scaling divisor of pair
+/// <c>i</c> (<see cref="ModelConfig.RopeInverseFrequencies"/>; docs/model-families.md). The angle tables are computed in
+/// float64 and rounded to float32 once.
 /// </summary>
 internal sealed class RotaryEmbedding : IDisposable
 {
     private readonly Tensor _cos;
     private readonly Tensor _sin;
 
-    /// <summary>Tables for positions 0..<paramref name="length"/>-1, shaped [1, 1, T, head_dim] for broadcasting.</summary>
-    public RotaryEmbedding(int headDim, double theta, int length, Device device)
+    /// <summary>The tables of <paramref name="config"/>'s heads and RoPE frequencies for positions 0..<paramref name="length"/>-1.</summary>
+    public static RotaryEmbedding For(ModelConfig config, int length, Device device)
+        => new(config.RopeInverseFrequencies(), config.HeadDim, length, device);
+
+    /// <summary>
+    /// Tables for positions 0..<paramref name="length"/>-1 and the given per-pair inverse frequencies (head_dim/2 of
+    /// them), shaped [1, 1, T, head_dim] for broadcasting.
+    /// </summary>
+    public RotaryEmbedding(double[] inverseFrequencies, int headDim, int length, Device device)
     {
         int half = headDim / 2;
+        if (inverseFrequencies.Length != half) throw new ArgumentException($"{inverseFrequencies.Length} inverse frequencies for a head of {headDim}.", nameof(inverseFrequencies));
         var cos = new float[length * headDim];
         var sin = new float[length * headDim];
         for (int p = 0; p < length; p++)
         {
             for (int i = 0; i < half; i++)
             {
-                double angle = p * Math.Pow(theta, -2.0 * i / headDim);
+                double angle = p * inverseFrequencies[i];
                 float c = (float)Math.Cos(angle), s = (float)Math.Sin(angle);
                 cos[p * headDim + i] = c;
                 cos[p * headDim + i + half] = c;

@@ -117,6 +117,91 @@ public sealed class GgufModelRoundTripTests
     }
 
     [Fact]
+    public void Qwen3IsWrittenAsQwen3WithItsQkNormsAndNoPermutation()
+    {
+        using var temp = new TempFolder();
+        string folder = Directory.CreateDirectory(temp.File("model")).FullName;
+        new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(3, 64)).WithArchitecture(SyntheticArchitecture.Qwen3).Build(folder);
+        using var source = ModelFolder.Open(folder);
+        string path = temp.File("qwen3.gguf");
+        LlamaGgufExporter.Export(source, source.Weights, QuantizationRecipe.Parse("F32"), path, null, default);
+        using (var file = GgufFile.Open(path))
+        {
+            var m = file.Metadata;
+            Assert.Equal("qwen3", m.GetString("general.architecture"));
+            Assert.Equal(source.Config.HeadDim, m.GetInt32("qwen3.attention.key_length"));
+            Assert.False(m.FindBool("tokenizer.ggml.add_bos_token"));
+            Assert.Null(file.Find("blk.0.attn_q.bias"));
+            float[] hfNorm = TensorData.ReadFloat32(source.Weights, source.Weights.Find("model.layers.2.self_attn.k_norm.weight")!);
+            Assert.Equal(hfNorm, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetSpan(file.Find("blk.2.attn_k_norm.weight")!)).ToArray());
+            float[] hfQ = TensorData.ReadFloat32(source.Weights, source.Weights.Find("model.layers.1.self_attn.q_proj.weight")!);
+            Assert.Equal(hfQ, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetSpan(file.Find("blk.1.attn_q.weight")!)).ToArray());
+        }
+        AssertSameModel(source, path);
+    }
+
+    [Fact]
+    public void Llama3RopeScalingTravelsAsTheRopeFreqsTensor()
+    {
+        using var temp = new TempFolder();
+        string folder = Directory.CreateDirectory(temp.File("model")).FullName;
+        new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(4, 64)).WithRopeScaling(SyntheticModelBuilder.Llama3RopeScaling).Build(folder);
+        using var source = ModelFolder.Open(folder);
+        string path = temp.File("llama3.gguf");
+        var result = LlamaGgufExporter.Export(source, source.Weights, QuantizationRecipe.Parse("Q8_0"), path, null, default);
+        Assert.Equal("rope_freqs.weight", result.Tensors[0].Name);
+        using (var file = GgufFile.Open(path))
+        {
+            Assert.Equal("rope_freqs.weight", file.Tensors[0].Name);
+            var stored = file.Find("rope_freqs.weight")!;
+            Assert.Equal(GgmlType.F32, stored.Type);
+            float[] divisors = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetSpan(stored)).ToArray();
+            // θ = 10⁴, d = 16, original context 256, low 1, high 4: wavelengths 2π·10^(i/2) → pairs 0-2 kept (λ < 64),
+            // pair 3 blended (λ = 198.7: s = (256/λ − 1)/3), pairs 4-7 divided by 8 (λ > 256).
+            double lambda3 = 2 * Math.PI * Math.Pow(10000, 3.0 / 8), s = (256 / lambda3 - 1) / 3;
+            var expected = new[] { 1f, 1f, 1f, (float)(1 / ((1 - s) / 8 + s)), 8f, 8f, 8f, 8f };
+            Assert.Equal(expected, divisors);
+            Assert.Null(file.Metadata.Find("llama.rope.scaling.type"));
+        }
+        using (var gguf = ModelFolder.Open(path))
+            Assert.Equal(source.Config.Rope.Divisors(16, 10000).Select(d => (double)(float)d), gguf.Config.RopeFrequencyDivisors!);
+    }
+
+    [Fact]
+    public void LinearRopeScalingTravelsAsMetadata()
+    {
+        using var temp = new TempFolder();
+        string folder = Directory.CreateDirectory(temp.File("model")).FullName;
+        new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(4, 64)).WithRopeScaling("""{"type":"linear","factor":2.5}""").Build(folder);
+        using var source = ModelFolder.Open(folder);
+        string path = temp.File("linear.gguf");
+        LlamaGgufExporter.Export(source, source.Weights, QuantizationRecipe.Parse("F32"), path, null, default);
+        using (var file = GgufFile.Open(path))
+        {
+            Assert.Equal("linear", file.Metadata.GetString("llama.rope.scaling.type"));
+            Assert.Equal(2.5, file.Metadata.GetFloat("llama.rope.scaling.factor"));
+            Assert.Null(file.Find("rope_freqs.weight"));
+        }
+        AssertSameModel(source, path);
+    }
+
+    /// <summary>The GGUF read back is the same model: same tensors and bit-identical engine logits.</summary>
+    private static void AssertSameModel(ModelFolder source, string path)
+    {
+        using var gguf = ModelFolder.Open(path);
+        Assert.Equal(source.Config.ModelType, gguf.Config.ModelType);
+        Assert.Equal(source.Config.RopeInverseFrequencies().Select(f => (float)f), gguf.Config.RopeInverseFrequencies().Select(f => (float)f));
+        foreach (var tensor in source.Weights.Tensors)
+            Assert.Equal(TensorData.ReadFloat32(source.Weights, tensor), TensorData.ReadFloat32(gguf.Weights, gguf.Weights.Find(tensor.Name)!));
+        int[] ids = source.Tokenizer.Encode(Text, addBos: true);
+        using var a = LlamaModel.Create(source.Config, source.Weights, new ModelOptions());
+        using var b = LlamaModel.Create(gguf.Config, gguf.Weights, new ModelOptions());
+        using var la = a.Forward(new[] { ids });
+        using var lb = b.Forward(new[] { ids });
+        Assert.Equal(la.data<float>().ToArray(), lb.data<float>().ToArray());
+    }
+
+    [Fact]
     public void Q8_0IsDequantizedOnReadAndQ4_0IsRefused()
     {
         using var temp = new TempFolder();

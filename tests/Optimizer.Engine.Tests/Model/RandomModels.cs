@@ -6,7 +6,7 @@ namespace Optimizer.Engine.Tests.Model;
 internal sealed record ModelSpec(
     string Name, string ModelType = "llama", int Vocab = 61, int Hidden = 32, int Intermediate = 48, int Layers = 2,
     int Heads = 4, int KvHeads = 4, bool Tied = false, bool AttentionBias = false, DType DType = DType.F32,
-    double RopeTheta = 10000, int? Bos = 1)
+    double RopeTheta = 10000, int? Bos = 1, int? HeadDim = null, string? RopeScaling = null)
 {
     public override string ToString() => Name;
 }
@@ -29,9 +29,11 @@ internal static class RandomModels
         TieWordEmbeddings = spec.Tied,
         AttentionBias = spec.AttentionBias ? true : null,
         BosTokenId = spec.Bos,
+        HeadDimOverride = spec.HeadDim,
+        RopeScaling = spec.RopeScaling is null ? null : System.Text.Json.JsonDocument.Parse(spec.RopeScaling).RootElement.Clone(),
     };
 
-    /// <summary>Every tensor the config needs: linears and biases std 0.08, norms 1 ± 0.1, embeddings std 0.5.</summary>
+    /// <summary>Every tensor the config needs: linears and biases std 0.08, norms 1 ± 0.1 (q/k norms 1 ± 0.3), embeddings std 0.5.</summary>
     public static InMemoryTensorSource Build(ModelSpec spec, int seed, Action<TensorRole, int, float[]>? edit = null)
     {
         ModelConfig config = Config(spec);
@@ -47,6 +49,7 @@ internal static class RandomModels
                 values[i] = role switch
                 {
                     TensorRole.AttnNorm or TensorRole.FfnNorm or TensorRole.FinalNorm => (float)(1 + 0.1 * g),
+                    TensorRole.QNorm or TensorRole.KNorm => (float)(1 + 0.3 * g),
                     TensorRole.TokenEmbedding => (float)(0.5 * g),
                     _ => (float)(0.08 * g),
                 };

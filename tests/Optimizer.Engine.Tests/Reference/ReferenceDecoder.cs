@@ -6,7 +6,10 @@ namespace Optimizer.Engine.Tests.Reference;
 /// An independent float64 Llama decoder in plain C#, written from the equations (not from the TorchSharp code), used
 /// only to check the engine. Per token t of one sequence:
 ///   h = E[x_t];  per layer: a = γ₁ ⊙ h / √(mean(h²)+ε);  q = W_q a + b_q, k = W_k a + b_k, v = W_v a + b_v;
-///   RoPE: for i &lt; d/2, φ = t·θ^(−2i/d), (q_i, q_{i+d/2}) ← (q_i cos φ − q_{i+d/2} sin φ, q_{i+d/2} cos φ + q_i sin φ);
+///   qwen3: each head of q and k ← γ_qn ⊙ head / √(mean(head²)+ε) (γ_kn for k);
+///   RoPE: for i &lt; d/2, φ = t·ω_i with ω_i = θ^(−2i/d) (linear scaling: ω_i / factor; llama3: with λ = 2π/ω_i,
+///   ω_i / factor when λ &gt; L/low, ω_i when λ &lt; L/high, else (1−s)·ω_i/factor + s·ω_i with s = (L/λ − low)/(high − low)),
+///   (q_i, q_{i+d/2}) ← (q_i cos φ − q_{i+d/2} sin φ, q_{i+d/2} cos φ + q_i sin φ);
 ///   head n attends to kv head n / (H/KV) over positions s ≤ t with softmax(q·k/√d);  h ← h + W_o o (+ b_o);
 ///   f = γ₂ ⊙ h / √(mean(h²)+ε);  h ← h + W_d (silu(W_g f) ⊙ W_u f);  logits = W_head (γ_f ⊙ h / √(mean(h²)+ε)).
 /// </summary>
@@ -37,14 +40,15 @@ internal sealed class ReferenceDecoder
             double[] wv = Read(p + "self_attn.v_proj.weight"), wo = Read(p + "self_attn.o_proj.weight");
             double[]? bq = TryRead(p + "self_attn.q_proj.bias"), bk = TryRead(p + "self_attn.k_proj.bias");
             double[]? bv = TryRead(p + "self_attn.v_proj.bias"), bo = TryRead(p + "self_attn.o_proj.bias");
+            double[]? qn = TryRead(p + "self_attn.q_norm.weight"), kn = TryRead(p + "self_attn.k_norm.weight");
             double[] wg = Read(p + "mlp.gate_proj.weight"), wu = Read(p + "mlp.up_proj.weight"), wd = Read(p + "mlp.down_proj.weight");
 
             var q = new double[T][]; var k = new double[T][]; var v = new double[T][];
             for (int t = 0; t < T; t++)
             {
                 double[] a = Norm(h[t], g1);
-                q[t] = Rope(MatVec(wq, a, H * D, bq), t, H, D);
-                k[t] = Rope(MatVec(wk, a, KV * D, bk), t, KV, D);
+                q[t] = Rope(HeadNorm(MatVec(wq, a, H * D, bq), qn, D), t, H, D);
+                k[t] = Rope(HeadNorm(MatVec(wk, a, KV * D, bk), kn, D), t, KV, D);
                 v[t] = MatVec(wv, a, KV * D, bv);
             }
             var attn = new double[T][];
@@ -93,6 +97,35 @@ internal sealed class ReferenceDecoder
         return x.Select((e, j) => e * inv * gamma[j]).ToArray();
     }
 
+    private double[] HeadNorm(double[] x, double[]? gamma, int d)
+    {
+        if (gamma is null) return x;
+        var r = new double[x.Length];
+        for (int n = 0; n < x.Length / d; n++)
+        {
+            double[] head = Norm(x.AsSpan(n * d, d).ToArray(), gamma);
+            head.CopyTo(r, n * d);
+        }
+        return r;
+    }
+
+    /// <summary>ω_i of pair i, from the config's raw <c>rope_scaling</c> JSON (read here, not through the engine's parser).</summary>
+    private double Omega(int i, int d)
+    {
+        double omega = Math.Pow(_c.RopeTheta, -2.0 * i / d);
+        if (_c.RopeScaling is not { ValueKind: System.Text.Json.JsonValueKind.Object } s) return omega;
+        string type = s.GetProperty("rope_type").GetString()!;
+        double factor = s.GetProperty("factor").GetDouble();
+        if (type == "linear") return omega / factor;
+        double low = s.GetProperty("low_freq_factor").GetDouble(), high = s.GetProperty("high_freq_factor").GetDouble();
+        double context = s.GetProperty("original_max_position_embeddings").GetDouble();
+        double lambda = 2 * Math.PI / omega;
+        if (lambda > context / low) return omega / factor;
+        if (lambda < context / high) return omega;
+        double smooth = (context / lambda - low) / (high - low);
+        return (1 - smooth) * omega / factor + smooth * omega;
+    }
+
     private double[] Rope(double[] x, int t, int heads, int d)
     {
         var r = (double[])x.Clone();
@@ -100,7 +133,7 @@ internal sealed class ReferenceDecoder
         {
             for (int i = 0; i < d / 2; i++)
             {
-                double phi = t * Math.Pow(_c.RopeTheta, -2.0 * i / d);
+                double phi = t * Omega(i, d);
                 double a = x[n * d + i], b = x[n * d + i + d / 2];
                 r[n * d + i] = a * Math.Cos(phi) - b * Math.Sin(phi);
                 r[n * d + i + d / 2] = b * Math.Cos(phi) + a * Math.Sin(phi);

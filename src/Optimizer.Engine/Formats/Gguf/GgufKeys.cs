@@ -35,6 +35,8 @@ public static class GgufKeys
     public const string FeedForwardLength = "feed_forward_length";
     public const string RopeDimensionCount = "rope.dimension_count";
     public const string RopeFreqBase = "rope.freq_base";
+    public const string RopeScalingType = "rope.scaling.type";
+    public const string RopeScalingFactor = "rope.scaling.factor";
     public const string HeadCount = "attention.head_count";
     public const string HeadCountKv = "attention.head_count_kv";
     public const string RmsEpsilon = "attention.layer_norm_rms_epsilon";

@@ -1,3 +1,5 @@
+using Optimizer.Engine.Quantization;
+
 namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
@@ -36,9 +38,9 @@ public static class GgufModelReader
     {
         var m = file.Metadata;
         string arch = m.GetString(GgufKeys.Architecture);
-        if (arch is not ("llama" or "qwen2"))
+        if (arch is not ("llama" or "qwen2" or "qwen3"))
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
-                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral), qwen2.", file.Path);
+                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3.", file.Path);
         string K(string key) => GgufKeys.Arch(arch, key);
         int heads = m.GetInt32(K(GgufKeys.HeadCount));
         int hidden = m.GetInt32(K(GgufKeys.EmbeddingLength));
@@ -61,7 +63,7 @@ public static class GgufModelReader
         bool llamaBias = arch == "llama" && file.Find(LlamaGgufNames.Name(TensorRole.QBias)) is not null;
         var config = new ModelConfig
         {
-            Architectures = new[] { arch == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM" },
+            Architectures = new[] { arch switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" } },
             ModelType = arch,
             VocabSize = vocab,
             HiddenSize = hidden,
@@ -77,9 +79,40 @@ public static class GgufModelReader
             AttentionBias = llamaBias ? true : null,
             BosTokenId = m.FindInt32(GgufKeys.BosId) is int bos && bos < vocab ? bos : null,
             TorchDtype = "float32",
+            RopeScaling = LinearRopeScaling(m, K, file.Path),
+            RopeFrequencyDivisors = RopeFrequencyDivisors(file, headDim),
         };
         config.Validate(file.Path);
         return config;
+    }
+
+    /// <summary>
+    /// <c>rope.scaling.type</c> <c>linear</c> with its factor as the config's <c>rope_scaling</c>; null without scaling;
+    /// other types (yarn, longrope) refused as <see cref="ModelConfig.Validate"/> refuses them in a config.
+    /// </summary>
+    private static System.Text.Json.JsonElement? LinearRopeScaling(GgufMetadata m, Func<string, string> key, string path)
+    {
+        string? type = m.FindString(key(GgufKeys.RopeScalingType));
+        if (type is null or "none") return null;
+        if (type != "linear")
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"GGUF '{key(GgufKeys.RopeScalingType)}' is \"{type}\"; only linear RoPE scaling (and llama3's rope_freqs tensor) is supported.", path);
+        double factor = m.GetFloat(key(GgufKeys.RopeScalingFactor));
+        string json = "{\"rope_type\":\"linear\",\"factor\":" + Shortest(factor).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}";
+        return System.Text.Json.JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    /// <summary>llama.cpp's per-pair RoPE divisors (<c>rope_freqs</c>, F32, head_dim/2 values) when the file has them.</summary>
+    private static double[]? RopeFrequencyDivisors(GgufFile file, int headDim)
+    {
+        var tensor = file.Find(LlamaGgufNames.RopeFrequencies);
+        if (tensor is null) return null;
+        if (tensor.Type != GgmlType.F32 || tensor.Dimensions.Length != 1 || tensor.Dimensions[0] != headDim / 2)
+            throw new OptimizerException(ErrorCodes.GgufModelInvalid,
+                $"GGUF tensor '{tensor.Name}' is {tensor.TypeName} [{string.Join(", ", tensor.Shape)}]; llama.cpp needs F32 [{headDim / 2}] (one divisor per RoPE pair).", file.Path);
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetSpan(tensor));
+        var divisors = new double[values.Length];
+        for (int i = 0; i < divisors.Length; i++) divisors[i] = values[i];
+        return divisors;
     }
 
     /// <summary>

@@ -46,6 +46,7 @@ public sealed class GgufTensorSource : ITensorSource
             var info = new TensorInfo(name, dtype, shape, fileName, file.DataOffset + stored.Offset, length);
             entries.Add(new Entry(info, stored, LlamaGgufNames.PermutedHeads(role, config)));
         }
+        if (config.RopeFrequencyDivisors is not null) used.Add(LlamaGgufNames.RopeFrequencies);
         foreach (var extra in file.Tensors.Where(t => !used.Contains(t.Name)))
             throw new OptimizerException(ErrorCodes.GgufModelInvalid,
                 $"GGUF tensor '{extra.Name}' is not part of the {config.ModelType} model described by the metadata; the engine would ignore it and compute something else.", file.Path);

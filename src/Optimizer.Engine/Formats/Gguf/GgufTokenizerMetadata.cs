@@ -31,7 +31,7 @@ internal static class GgufTokenizerMetadata
             : FromSentencePiece(tokenizer.File, model.Config);
         if (tokenizer.BosId is int bos) entries.Add(new(GgufKeys.BosId, GgufValue.UInt32((uint)bos)));
         if (tokenizer.EosId is int eos) entries.Add(new(GgufKeys.EosId, GgufValue.UInt32((uint)eos)));
-        entries.Add(new(GgufKeys.AddBos, GgufValue.Bool(tokenizer.BosId is not null && model.Config.ModelType != "qwen2")));
+        entries.Add(new(GgufKeys.AddBos, GgufValue.Bool(tokenizer.BosId is not null && model.Config.ModelType is not ("qwen2" or "qwen3"))));
         entries.Add(new(GgufKeys.AddEos, GgufValue.Bool(false)));
         return entries;
     }

@@ -7,8 +7,8 @@ namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
 /// Writes a Llama-family model as a GGUF file that llama.cpp loads: llama.cpp tensor names, the q/k row permutation
-/// of the <c>llama</c> architecture (qwen2 is written as <c>qwen2</c> without it, mistral as <c>llama</c>), every
-/// hyper-parameter llama.cpp reads, <c>general.*</c> keys, tokenizer metadata from the model's tokenizer, and each
+/// of the <c>llama</c> architecture (qwen2 and qwen3 are written as themselves without it, mistral as <c>llama</c>), every
+/// hyper-parameter llama.cpp reads (RoPE scaling: linear as metadata, llama3 as the <c>rope_freqs</c> tensor), <c>general.*</c> keys, tokenizer metadata from the model's tokenizer, and each
 /// tensor encoded in the type its recipe chooses. At most two tensors are in memory at a time (one being encoded
 /// and written while the previous one's quantization error is measured); the file appears only when
 /// complete (a failed or cancelled export leaves none).
@@ -64,12 +64,22 @@ public static class LlamaGgufExporter
         foreach (var (key, value) in GgufTokenizerMetadata.FromModel(model)) writer.Add(key, value);
         if (importance is not null) AddImatrixKeys(writer, importance);
 
-        var exported = new GgufExportedTensor[plan.Count];
+        // llama.cpp's converter writes the llama3 RoPE divisors as the first tensor, rope_freqs (F32, one per pair).
+        float[]? ropeFrequencies = RopeFrequencyDivisors(config);
+        int extra = ropeFrequencies is null ? 0 : 1;
+        int total = plan.Count + extra;
+        var exported = new GgufExportedTensor[total];
+        if (ropeFrequencies is not null)
+        {
+            writer.AddTensor(LlamaGgufNames.RopeFrequencies, new long[] { ropeFrequencies.Length }, GgmlType.F32,
+                stream => stream.Write(MemoryMarshal.AsBytes(ropeFrequencies.AsSpan())));
+            exported[0] = new GgufExportedTensor(LlamaGgufNames.RopeFrequencies, LlamaGgufNames.RopeFrequencies, GgmlType.F32, (long)ropeFrequencies.Length * sizeof(float), 0);
+        }
         PendingError? pending = null;
         for (int index = 0; index < plan.Count; index++)
         {
             var item = plan[index];
-            int i = index;
+            int i = index + extra;
             string ggufName = LlamaGgufNames.Name(item.Role, Math.Max(0, item.Layer));
             writer.AddTensor(ggufName, item.Shape, item.Type, stream =>
             {
@@ -107,7 +117,7 @@ public static class LlamaGgufExporter
                 stream.Write(bytes);
             });
         }
-        var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, plan.Count, info.Name, info.Type)), ct);
+        var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, total, info.Name, info.Type)), ct);
         pending?.Complete();
         return new GgufExportResult(result.Path, result.Bytes, result.Sha256, recipe.FileType, exported);
     }
@@ -140,6 +150,17 @@ public static class LlamaGgufExporter
         return text[..length];
     }
 
+    /// <summary>
+    /// The per-pair divisors llama.cpp reads from <c>rope_freqs</c> (its <c>freq_factors</c>) when the config's RoPE is
+    /// llama3-scaled or was read from such a tensor; null for plain and linear RoPE (linear is written as metadata).
+    /// </summary>
+    internal static float[]? RopeFrequencyDivisors(ModelConfig config)
+    {
+        double[]? divisors = config.RopeFrequencyDivisors
+            ?? (config.Rope.Kind == RopeScalingKind.Llama3 ? config.Rope.Divisors(config.HeadDim, config.RopeTheta) : null);
+        return divisors?.Select(d => (float)d).ToArray();
+    }
+
     private static void AddHyperParameters(GgufWriter writer, string arch, ModelConfig config)
     {
         writer.Add(GgufKeys.Arch(arch, GgufKeys.VocabSize), (uint)config.VocabSize);
@@ -152,6 +173,11 @@ public static class LlamaGgufExporter
         writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCount), (uint)config.NumAttentionHeads);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCountKv), (uint)config.KeyValueHeads);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.RmsEpsilon), (float)config.RmsNormEps);
+        if (config.RopeFrequencyDivisors is null && config.Rope is { Kind: RopeScalingKind.Linear } linear)
+        {
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingType), "linear");
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingFactor), (float)linear.Factor);
+        }
         if (config.HeadDimOverride is int headDim)
         {
             writer.Add(GgufKeys.Arch(arch, GgufKeys.KeyLength), (uint)headDim);

@@ -27,21 +27,26 @@ public static class LlamaGgufNames
             TensorRole.Gate => block + "ffn_gate.weight",
             TensorRole.Up => block + "ffn_up.weight",
             TensorRole.Down => block + "ffn_down.weight",
+            TensorRole.QNorm => block + "attn_q_norm.weight",
+            TensorRole.KNorm => block + "attn_k_norm.weight",
             _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown tensor role."),
         };
     }
 
     /// <summary>
-    /// The llama.cpp architecture a config is written as: <c>qwen2</c> for qwen2, <c>llama</c> for llama and mistral
-    /// (llama.cpp runs Mistral checkpoints as llama).
+    /// The llama.cpp architecture a config is written as: <c>qwen2</c> and <c>qwen3</c> as themselves, <c>llama</c> for
+    /// llama and mistral (llama.cpp runs Mistral checkpoints as llama).
     /// </summary>
-    public static string Architecture(ModelConfig config) => config.ModelType == "qwen2" ? "qwen2" : "llama";
+    public static string Architecture(ModelConfig config) => config.ModelType is "qwen2" or "qwen3" ? config.ModelType : "llama";
+
+    /// <summary>The name of llama.cpp's per-pair RoPE frequency divisors tensor (<c>LLM_TENSOR_ROPE_FREQS</c>).</summary>
+    public const string RopeFrequencies = "rope_freqs.weight";
 
     /// <summary>
     /// The number of heads whose q/k rows (weights and biases) are reordered between Hugging Face's rotate-half RoPE
     /// layout and llama.cpp's interleaved one: the attention heads for q, the key/value heads for k; 0 when
     /// <paramref name="role"/> is not permuted (other roles, and every role of the qwen2 architecture, which llama.cpp
-    /// runs with the rotate-half (NEOX) RoPE).
+    /// runs with the rotate-half (NEOX) RoPE, and of qwen3).
     /// </summary>
     public static int PermutedHeads(TensorRole role, ModelConfig config)
     {

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Optimizer.Engine.Formats;
+
+/// <summary>The RoPE frequency schemes the engine implements (docs/model-families.md, "RoPE scaling").</summary>
+public enum RopeScalingKind
+{
+    /// <summary>Plain RoPE: θ_i = base^(−2i/d).</summary>
+    None,
+
+    /// <summary>Position interpolation: every frequency divided by <c>factor</c>.</summary>
+    Linear,
+
+    /// <summary>Llama 3.1's scheme: low frequencies ÷ factor, high ones kept, a smooth blend between.</summary>
+    Llama3,
+}
+
+/// <summary>
+/// The <c>rope_scaling</c> object of a Hugging Face config, parsed and validated: the kind and its parameters, the
+/// per-pair inverse frequencies the forward pass rotates with, and the per-pair divisors llama.cpp reads from its
+/// <c>rope_freqs</c> tensor. A scheme llama.cpp cannot run as Hugging Face does (<c>dynamic</c>, <c>yarn</c>,
+/// <c>longrope</c> on a family without it) is refused with its reason rather than approximated.
+/// </summary>
+public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double LowFrequencyFactor, double HighFrequencyFactor, int OriginalContext)
+{
+    /// <summary>Plain RoPE.</summary>
+    public static RopeScaling None { get; } = new(RopeScalingKind.None, 1, 0, 0, 0);
+
+    /// <summary>The config's name of <see cref="Kind"/> (<c>linear</c>, <c>llama3</c>; null for none).</summary>
+    public string? TypeName => Kind switch
+    {
+        RopeScalingKind.Linear => "linear",
+        RopeScalingKind.Llama3 => "llama3",
+        _ => null,
+    };
+
+    /// <summary>
+    /// Parses <paramref name="element"/> (absent or null = plain RoPE). Accepts the key <c>rope_type</c> or the older
+    /// <c>type</c>; <c>default</c> is plain RoPE. Throws <see cref="ErrorCodes.UnsupportedConfigValue"/> for a kind the
+    /// engine does not implement and <see cref="ErrorCodes.ConfigInvalid"/> for a missing or out-of-range parameter,
+    /// naming the key.
+    /// </summary>
+    public static RopeScaling Parse(JsonElement? element, string path)
+    {
+        if (element is not { } e || e.ValueKind == JsonValueKind.Null) return None;
+        if (e.ValueKind != JsonValueKind.Object)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling\" must be an object or null, not {e.GetRawText()}.", path);
+        string? type = Text(e, "rope_type") ?? Text(e, "type");
+        switch (type)
+        {
+            case null:
+                throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling\" {e.GetRawText()} names no \"rope_type\".", path);
+            case "default":
+                return None;
+            case "linear":
+                return new RopeScaling(RopeScalingKind.Linear, Positive(e, "factor", path), 0, 0, 0);
+            case "llama3":
+            {
+                double factor = Positive(e, "factor", path);
+                double low = Positive(e, "low_freq_factor", path), high = Positive(e, "high_freq_factor", path);
+                if (!(high > low))
+                    throw new OptimizerException(ErrorCodes.ConfigInvalid,
+                        $"\"rope_scaling.high_freq_factor\" ({Format(high)}) must be greater than \"low_freq_factor\" ({Format(low)}).", path);
+                double original = Positive(e, "original_max_position_embeddings", path);
+                if (original != Math.Floor(original) || original > int.MaxValue)
+                    throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(original)}.", path);
+                return new RopeScaling(RopeScalingKind.Llama3, factor, low, high, (int)original);
+            }
+            case "dynamic":
+                throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
+                    "\"rope_scaling\" of type \"dynamic\" is not supported: its frequencies change with the sequence length and llama.cpp has no such mode, so the exported file could not match the model. Supported: linear, llama3.", path);
+            default:
+                throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
+                    $"\"rope_scaling\" of type \"{type}\" is not supported; supported: linear, llama3.", path);
+        }
+    }
+
+    /// <summary>
+    /// The inverse frequency of each rotary pair i &lt; <paramref name="rotaryDims"/>/2: base^(−2i/d), divided by
+    /// <see cref="Divisors"/>. Computed in float64.
+    /// </summary>
+    public double[] InverseFrequencies(int rotaryDims, double theta)
+    {
+        double[] divisors = Divisors(rotaryDims, theta);
+        var inverse = new double[rotaryDims / 2];
+        for (int i = 0; i < inverse.Length; i++) inverse[i] = Math.Pow(theta, -2.0 * i / rotaryDims) / divisors[i];
+        return inverse;
+    }
+
+    /// <summary>
+    /// What each pair's plain frequency is divided by: 1 for plain RoPE, <see cref="Factor"/> for linear; for llama3
+    /// with wavelength λ = 2π / base^(−2i/d): 1 when λ &lt; original/high, factor when λ &gt; original/low, else
+    /// 1 / ((1 − s)/factor + s) with s = (original/λ − low) / (high − low). These are the values llama.cpp's
+    /// <c>rope_freqs</c> tensor holds.
+    /// </summary>
+    public double[] Divisors(int rotaryDims, double theta)
+    {
+        var divisors = new double[rotaryDims / 2];
+        for (int i = 0; i < divisors.Length; i++)
+        {
+            double frequency = Math.Pow(theta, -2.0 * i / rotaryDims);
+            divisors[i] = Kind switch
+            {
+                RopeScalingKind.Linear => Factor,
+                RopeScalingKind.Llama3 => Llama3Divisor(frequency),
+                _ => 1.0,
+            };
+        }
+        return divisors;
+    }
+
+    private double Llama3Divisor(double frequency)
+    {
+        double wavelength = 2 * Math.PI / frequency;
+        if (wavelength < OriginalContext / HighFrequencyFactor) return 1.0;
+        if (wavelength > OriginalContext / LowFrequencyFactor) return Factor;
+        double smooth = (OriginalContext / wavelength - LowFrequencyFactor) / (HighFrequencyFactor - LowFrequencyFactor);
+        return 1.0 / ((1 - smooth) / Factor + smooth);
+    }
+
+    private static string? Text(JsonElement e, string key)
+        => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static double Positive(JsonElement e, string key, string path)
+    {
+        if (!e.TryGetProperty(key, out var v) || v.ValueKind != JsonValueKind.Number)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling\" needs a number \"{key}\".", path);
+        double value = v.GetDouble();
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.{key}\" must be a positive number, not {v.GetRawText()}.", path);
+        return value;
+    }
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
