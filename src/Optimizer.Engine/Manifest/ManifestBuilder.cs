@@ -31,7 +31,12 @@ public static class ManifestBuilder
         ModelConfig c = folder.Config;
         string name = folder.Name;
         var architecture = new ManifestArchitecture(c.ModelType, c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads,
-            c.KeyValueHeads, c.HeadDim, c.VocabSize, folder.ParameterCount, c.TieWordEmbeddings, c.HasQkvBias, c.RopeTheta, c.RmsNormEps);
+            c.KeyValueHeads, c.HeadDim, c.VocabSize, folder.ParameterCount, c.TieWordEmbeddings, c.HasQkvBias, c.RopeTheta, c.RmsNormEps)
+        {
+            // A GGUF input carries llama3's scaling as its rope_freqs divisors rather than as a config object.
+            RopeScaling = c.RopeFrequencyDivisors is not null ? "llama3" : c.Rope.TypeName,
+            QkNorm = c.HasQkNorm,
+        };
         var model = new ManifestModel(name, architecture, ModelFileHashes.Describe(folder, cancellation));
 
         MassiveActivationOptions ma = analysis.MassiveActivations.Options;

@@ -57,7 +57,14 @@ public sealed record ManifestArchitecture(
     bool TiedEmbeddings,
     bool QkvBias,
     double RopeTheta,
-    double RmsNormEps);
+    double RmsNormEps)
+{
+    /// <summary>The <c>rope_scaling</c> type (<c>linear</c>, <c>llama3</c>), or null for plain RoPE (then not written).</summary>
+    public string? RopeScaling { get; init; }
+
+    /// <summary>Whether heads carry q/k norms (qwen3); written only when true.</summary>
+    public bool QkNorm { get; init; }
+}
 
 /// <summary>A file that was read: relative path with <c>/</c> separators, size, lower-case hex SHA-256.</summary>
 public sealed record ManifestFile(string Path, long Bytes, string Sha256);

@@ -76,6 +76,9 @@ public static class ManifestWriter
         w.WriteBoolean("qkv_bias", a.QkvBias);
         WriteExact(w, "rope_theta", a.RopeTheta);
         WriteExact(w, "rms_norm_eps", a.RmsNormEps);
+        // Family features, only where the model has them (a plain llama manifest is unchanged).
+        if (a.RopeScaling is not null) w.WriteString("rope_scaling", a.RopeScaling);
+        if (a.QkNorm) w.WriteBoolean("qk_norm", true);
         w.WriteEndObject();
         WriteFiles(w, "files", model.Files);
         w.WriteEndObject();

@@ -14,9 +14,13 @@ internal static class LayerTransformer
         bool attn = transform.AttnColumns is not null, ffn = transform.FfnColumns is not null, qk = transform.QkRows is not null;
         bool y6 = transform.Y6 is not null, clamp = transform.Clamp is not null, vo = transform.ValueRows is not null;
         if (attn) yield return TensorRole.AttnNorm;
-        if (attn || qk) { yield return TensorRole.Q; yield return TensorRole.K; }
+        // With per-head q/k norms (qwen3) the q·k balancing acts on the norms' γ: scaling q_proj rows would change
+        // each head's RMS and with it every channel of the head.
+        bool qkRows = qk && !config.HasQkNorm;
+        if (attn || qkRows) { yield return TensorRole.Q; yield return TensorRole.K; }
         if (attn || vo) yield return TensorRole.V;
-        if (qk && config.HasQkvBias) { yield return TensorRole.QBias; yield return TensorRole.KBias; }
+        if (qk && config.HasQkNorm) { yield return TensorRole.QNorm; yield return TensorRole.KNorm; }
+        if (qkRows && config.HasQkvBias) { yield return TensorRole.QBias; yield return TensorRole.KBias; }
         if (vo && config.HasQkvBias) yield return TensorRole.VBias;
         if (vo) yield return TensorRole.O;
         if (ffn) { yield return TensorRole.FfnNorm; yield return TensorRole.Gate; }
@@ -33,10 +37,17 @@ internal static class LayerTransformer
             case TensorRole.AttnNorm: DivideVector(values, t.AttnColumns!); break;
             case TensorRole.FfnNorm: DivideVector(values, t.FfnColumns!); break;
             case TensorRole.Q:
-                Matrix(values, hidden, row => QueryRowFactor(t, row, headDim, group), t.AttnColumns);
+                Matrix(values, hidden, row => config.HasQkNorm ? 1 : QueryRowFactor(t, row, headDim, group), t.AttnColumns);
                 break;
             case TensorRole.K:
-                Matrix(values, hidden, row => t.QkRows?[row] ?? 1, t.AttnColumns);
+                Matrix(values, hidden, row => config.HasQkNorm ? 1 : t.QkRows?[row] ?? 1, t.AttnColumns);
+                break;
+            case TensorRole.QNorm:
+                // One γ for every head: OtcBalancing gives every key/value head the same factor per dimension.
+                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] / t.QkRows![i]);
+                break;
+            case TensorRole.KNorm:
+                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] * t.QkRows![i]);
                 break;
             case TensorRole.V:
                 Matrix(values, hidden, row => 1 / (t.ValueRows?[row] ?? 1), t.AttnColumns);

@@ -10,7 +10,10 @@ namespace Optimizer.Engine.Transforms;
 /// maxima, pre-RoPE; RoPE mixes only within a pair), r = sqrt(Q / K): key rows × r, query rows ÷ r (biases too), so
 /// both sides end at sqrt(Q·K) and every q·k logit is unchanged. Units come from reading-A OTC rows and attn.q / attn.k
 /// channel-wise outliers (<see cref="OtcScope.Flagged"/>) or are every unit (<see cref="OtcScope.All"/>); a unit with Q
-/// or K zero or not finite is left alone.
+/// or K zero or not finite is left alone. With per-head q/k norms (qwen3) the balancing acts on the norms' γ instead
+/// (γ_q ÷ r, γ_k × r, exact because each head is normalized before γ scales it); since one γ serves every head, the
+/// unit is the RoPE pair alone, with Q and K the maxima of attn.q_norm / attn.k_norm over all heads
+/// (docs/model-families.md).
 /// </summary>
 internal static class OtcBalancing
 {
@@ -24,21 +27,31 @@ internal static class OtcBalancing
         foreach (var layer in context.Layers)
         {
             if (!units.TryGetValue(layer.Layer, out var layerUnits)) continue;
-            ReadOnlySpan<float> q = context.Site(layer.Layer, ProbeSite.AttnQ).ChannelAbsMax;
-            ReadOnlySpan<float> k = context.Site(layer.Layer, ProbeSite.AttnK).ChannelAbsMax;
+            bool onNorms = config.HasQkNorm;
+            ReadOnlySpan<float> q = context.Site(layer.Layer, onNorms ? ProbeSite.AttnQNorm : ProbeSite.AttnQ).ChannelAbsMax;
+            ReadOnlySpan<float> k = context.Site(layer.Layer, onNorms ? ProbeSite.AttnKNorm : ProbeSite.AttnK).ChannelAbsMax;
             if (q.Length != config.NumAttentionHeads * headDim || k.Length != kvHeads * headDim)
                 throw new ArgumentException($"attn.q / attn.k of layer {layer.Layer} have {q.Length} / {k.Length} channels, not {config.NumAttentionHeads * headDim} / {kvHeads * headDim}.", "analysis");
             var factors = LayerTransform.Ones(kvHeads * headDim);
-            foreach (var (g, p) in layerUnits)
+            foreach (var (g, p) in onNorms ? layerUnits.Select(u => (0, u.Pair)).Distinct() : layerUnits)
             {
-                double maxQ = 0, maxK = Math.Max(k[g * headDim + p], k[g * headDim + p + half]);
-                for (int h = g * group; h < (g + 1) * group; h++)
-                    maxQ = Math.Max(maxQ, Math.Max(q[h * headDim + p], q[h * headDim + p + half]));
+                // Per-head norms: one unit per pair over every head (heads 0..H−1, key/value heads 0..KV−1).
+                int firstKv = g, lastKv = onNorms ? kvHeads - 1 : g;
+                double maxQ = 0, maxK = 0;
+                for (int kv = firstKv; kv <= lastKv; kv++)
+                {
+                    maxK = Math.Max(maxK, Math.Max(k[kv * headDim + p], k[kv * headDim + p + half]));
+                    for (int h = kv * group; h < (kv + 1) * group; h++)
+                        maxQ = Math.Max(maxQ, Math.Max(q[h * headDim + p], q[h * headDim + p + half]));
+                }
                 if (!(maxQ > 0) || !(maxK > 0) || !double.IsFinite(maxQ) || !double.IsFinite(maxK)) continue;
                 double r = Math.Sqrt(maxQ / maxK);
                 if (!ScaleMath.Usable(r)) continue;
-                factors[g * headDim + p] = r;
-                factors[g * headDim + p + half] = r;
+                for (int kv = firstKv; kv <= lastKv; kv++)
+                {
+                    factors[kv * headDim + p] = r;
+                    factors[kv * headDim + p + half] = r;
+                }
             }
             var touch = ScaleMath.Touch(layer.Layer, "qk", factors);
             if (touch is null) continue;

@@ -18,7 +18,7 @@ public class AnalysisRunnerTests(SyntheticPresetFolders presets)
         var (analysis, model) = PresetAnalysis.Run(folder, new AnalysisOptions { CensusTopK = 6 });
         using (model)
         {
-            var expected = Enumerable.Range(0, truth.Model.Layers).SelectMany(l => ProbeSites.All.Select(s => (l, s))).ToList();
+            var expected = Enumerable.Range(0, truth.Model.Layers).SelectMany(l => ProbeSites.For(model.Config).Select(s => (l, s))).ToList();
             Assert.Equal(expected, analysis.Census.Select(c => (c.Layer, c.Site)));
             foreach (var c in analysis.Census)
             {

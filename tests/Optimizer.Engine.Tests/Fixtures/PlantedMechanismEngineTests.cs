@@ -32,11 +32,11 @@ public class PlantedMechanismEngineTests(SyntheticPresetFolders presets)
         PlantedAssertions.ChannelOutliersAreExactlyThePlanted(truth, capture.Activations);
         PlantedAssertions.QueryColumnsDominateExactlyWherePlanted(truth, capture.Activations, weights);
         if (truth.MassiveActivation is not null) PlantedAssertions.MassiveActivationIsBornAtDownProjInput(truth, capture.Activations);
-        StatisticsShowExactlyThePlantedMassiveActivations(truth, statistics);
+        StatisticsShowExactlyThePlantedMassiveActivations(truth, config, statistics);
     }
 
     /// <summary>The streaming statistics (top-k entries and per-token medians) find the same MAs and nothing else above 100.</summary>
-    private static void StatisticsShowExactlyThePlantedMassiveActivations(SyntheticGroundTruth truth, ActivationStatistics statistics)
+    private static void StatisticsShowExactlyThePlantedMassiveActivations(SyntheticGroundTruth truth, ModelConfig config, ActivationStatistics statistics)
     {
         var expected = (truth.MassiveActivation?.Sites ?? Array.Empty<MassiveActivationSite>())
             .Where(s => s.IsMassive)
@@ -64,6 +64,6 @@ public class PlantedMechanismEngineTests(SyntheticPresetFolders presets)
                     $"layer {stats.Layer} {stats.SiteId}: max |x| {stats.MaxAbs} where no MA is planted");
             }
         }
-        Assert.Equal(truth.Model.Layers * ProbeSites.All.Count, sites);
+        Assert.Equal(truth.Model.Layers * ProbeSites.For(config).Count, sites);
     }
 }

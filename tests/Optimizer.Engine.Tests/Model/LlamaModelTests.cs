@@ -168,7 +168,7 @@ public class LlamaModelTests
         int[][] batch = RandomModels.Tokens(spec.Vocab, 2, 5, seed: 2);
         using var _ = model.Forward(batch, probe, firstTokenIndex: 40);
 
-        Assert.Equal(2 * ProbeSites.All.Count, probe.Seen.Count);
+        Assert.Equal(2 * ProbeSites.For(config).Count, probe.Seen.Count);
         int c = spec.Hidden, kv = spec.KvHeads * config.HeadDim, i = spec.Intermediate;
         var channels = new Dictionary<ProbeSite, int>
         {
