@@ -31,6 +31,10 @@ public static class ModelSummaryText
             ("q/k/v bias", YesNo(c.HasQkvBias)),
             ("o bias", YesNo(c.HasOutputBias)),
         };
+        // Family features only where the model has them, so a plain Llama's summary is unchanged.
+        if (c.RopeFrequencyDivisors is not null) arch.Add(("rope scaling", "per-pair divisors (rope_freqs)"));
+        else if (c.Rope is { Kind: not RopeScalingKind.None } rope) arch.Add(("rope scaling", RopeText(rope)));
+        if (c.HasQkNorm) arch.Add(("q/k norm", "per head"));
         if (c.TorchDtype is { } torchDtype) arch.Add(("torch dtype", torchDtype));
         WritePairs(writer, arch);
         writer.WriteLine();
@@ -70,4 +74,8 @@ public static class ModelSummaryText
         int width = list.Max(p => p.Key.Length) + 1;
         foreach (var (key, value) in list) writer.WriteLine($"{indent}{(key + ":").PadRight(width + 1)}{value}");
     }
+
+    private static string RopeText(RopeScaling rope) => rope.Kind == RopeScalingKind.Llama3
+        ? $"llama3 (factor {Units.Exact(rope.Factor)}, low {Units.Exact(rope.LowFrequencyFactor)}, high {Units.Exact(rope.HighFrequencyFactor)}, original context {Units.Count(rope.OriginalContext)})"
+        : $"{rope.TypeName} (factor {Units.Exact(rope.Factor)})";
 }

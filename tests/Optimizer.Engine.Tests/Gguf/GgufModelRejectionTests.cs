@@ -72,8 +72,16 @@ public sealed class GgufModelRejectionTests : IDisposable
     [Fact]
     public void TensorTheModelDoesNotUse()
     {
+        string path = Rewrite((_, v) => v, "position_embd.weight");
+        FormatsAssert.Fails(ErrorCodes.GgufModelInvalid, path, () => ModelFolder.Open(path).Dispose(), "'position_embd.weight'");
+    }
+
+    [Fact]
+    public void RopeFrequencyDivisorsThatAreNotPositive()
+    {
+        // The fixture's heads have 16 dimensions: rope_freqs of 8 zeros has llama.cpp's shape but no usable divisor.
         string path = Rewrite((_, v) => v, "rope_freqs.weight");
-        FormatsAssert.Fails(ErrorCodes.GgufModelInvalid, path, () => ModelFolder.Open(path).Dispose(), "'rope_freqs.weight'");
+        FormatsAssert.Fails(ErrorCodes.GgufModelInvalid, path, () => ModelFolder.Open(path).Dispose(), "'rope_freqs.weight'", "positive");
     }
 
     [Fact]

@@ -214,7 +214,11 @@ public class LlamaModelTests
     {
         var ids = ProbeSites.All.Select(ProbeSites.Id).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
-        Assert.Equal(17, ids.Count);
+        Assert.Equal(Enum.GetValues<ProbeSite>().Length, ids.Count);
+        // A plain Llama emits the paper's 17 positions; qwen3 adds its two q/k norm outputs.
+        Assert.Equal(17, ProbeSites.For(RandomModels.Config(Gqa)).Count);
+        Assert.Equal(19, ProbeSites.For(RandomModels.Config(Gqa with { ModelType = "qwen3" })).Count);
+        Assert.Equal("attn.q_norm", ProbeSites.Id(ProbeSite.AttnQNorm));
         foreach (var site in ProbeSites.All)
         {
             Assert.True(ProbeSites.TryParse(ProbeSites.Id(site), out var parsed));

@@ -111,7 +111,13 @@ public static class GgufModelReader
                 $"GGUF tensor '{tensor.Name}' is {tensor.TypeName} [{string.Join(", ", tensor.Shape)}]; llama.cpp needs F32 [{headDim / 2}] (one divisor per RoPE pair).", file.Path);
         var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetSpan(tensor));
         var divisors = new double[values.Length];
-        for (int i = 0; i < divisors.Length; i++) divisors[i] = values[i];
+        for (int i = 0; i < divisors.Length; i++)
+        {
+            divisors[i] = values[i];
+            if (!(values[i] > 0) || !float.IsFinite(values[i]))
+                throw new OptimizerException(ErrorCodes.GgufModelInvalid,
+                    $"GGUF tensor '{tensor.Name}' holds {values[i]} for RoPE pair {i}; each divisor must be a positive finite number.", file.Path);
+        }
         return divisors;
     }
 
