@@ -5,10 +5,11 @@ using System.Text.Json;
 namespace Optimizer.Engine.Formats;
 
 /// <summary>
-/// The tokenizer of a model folder: a Hugging Face byte-level BPE <c>tokenizer.json</c>
-/// (<see cref="ByteLevelBpeLoader"/>) or a Llama-2 style SentencePiece <c>tokenizer.model</c>
-/// (<see cref="SentencePieceLoader"/>), both run by Microsoft.ML.Tokenizers. Beginning/end-of-sequence ids come from
-/// <c>config.json</c>, else from <c>tokenizer_config.json</c>, else from the tokenizer file itself.
+/// The tokenizer of a model folder (docs/tokenizers.md): a Hugging Face <c>tokenizer.json</c> with a byte-level or a
+/// SentencePiece-style BPE model (<see cref="ByteLevelBpeLoader"/>, run by the engine's own BPE) or a Llama-2 style
+/// SentencePiece <c>tokenizer.model</c> (<see cref="SentencePieceLoader"/>, run by Microsoft.ML.Tokenizers).
+/// Beginning/end-of-sequence ids come from <c>config.json</c>, else from <c>tokenizer_config.json</c>, else from the
+/// tokenizer file itself; <c>tokenizer_config.json</c> also gives the add-BOS/EOS flags and the chat template.
 /// </summary>
 public sealed class ModelTokenizer
 {
@@ -25,7 +26,41 @@ public sealed class ModelTokenizer
         _inner = inner;
         BosId = bosId;
         EosId = eosId;
+        EotId = FindEot(inner);
     }
+
+    // End-of-turn tokens of the chat formats, in the order they are looked for (docs/tokenizers.md).
+    private static readonly string[] EotTokens = { "<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|eot|>" };
+
+    private static int? FindEot(LoadedTokenizer inner)
+    {
+        foreach (string text in EotTokens)
+        {
+            if (inner.TokenIds.TryGetValue(text, out int id)) return id;
+        }
+        return null;
+    }
+
+    /// <summary>The end-of-turn id of a chat tokenizer (<c>&lt;|eot_id|&gt;</c>, <c>&lt;|im_end|&gt;</c>, <c>&lt;end_of_turn&gt;</c>, <c>&lt;|end|&gt;</c>), if it has one.</summary>
+    public int? EotId { get; }
+
+    /// <summary>The padding id named by <c>tokenizer_config.json</c>'s <c>pad_token</c>, if any.</summary>
+    public int? PadId { get; private init; }
+
+    /// <summary>
+    /// Whether the model expects a beginning-of-sequence token before a text: <c>tokenizer_config.json</c>'s
+    /// <c>add_bos_token</c>, else whether <c>tokenizer.json</c>'s post-processor puts one there, else null (unknown).
+    /// </summary>
+    public bool? AddBos { get; private init; }
+
+    /// <summary>Whether the model expects an end-of-sequence token after a text (as <see cref="AddBos"/>), or null.</summary>
+    public bool? AddEos { get; private init; }
+
+    /// <summary>The chat template of <c>tokenizer_config.json</c> (a string, or the list entry named "default"), if any.</summary>
+    public string? ChatTemplate { get; private init; }
+
+    /// <summary>The parsed <c>tokenizer.json</c>, or null.</summary>
+    internal Tokenizers.HfTokenizerJson? Json => _inner.Json;
 
     /// <summary><see cref="ByteLevelBpeKind"/> or <see cref="SentencePieceKind"/>.</summary>
     public string Kind => _inner.Kind;
@@ -75,12 +110,22 @@ public sealed class ModelTokenizer
         if (inner.TokenTexts.Length > config.VocabSize)
             throw new OptimizerException(ErrorCodes.TokenizerInvalid,
                 $"The tokenizer has token ids up to {inner.TokenTexts.Length - 1}, but the model's vocab_size is {config.VocabSize}.", inner.File);
-        var (configBos, configEos) = ReadTokenizerConfig(Path.Combine(folder, "tokenizer_config.json"), inner);
-        int? bos = config.BosTokenId ?? configBos ?? inner.BosId;
-        int? eos = config.EosTokenId ?? configEos ?? inner.EosId;
+        var settings = ReadTokenizerConfig(Path.Combine(folder, "tokenizer_config.json"), inner);
+        int? bos = config.BosTokenId ?? settings.Bos ?? inner.BosId;
+        int? eos = config.EosTokenId ?? settings.Eos ?? inner.EosId;
         CheckSpecialId(bos, "beginning-of-sequence", inner);
         CheckSpecialId(eos, "end-of-sequence", inner);
-        return new ModelTokenizer(inner, bos, eos);
+        var spec = inner.Json;
+        bool? TemplateHas(string? token, int? id) => spec is null ? null
+            : token is null ? false
+            : id is int value && inner.TokenIds.TryGetValue(token, out int t) && t == value;
+        return new ModelTokenizer(inner, bos, eos)
+        {
+            PadId = settings.Pad,
+            AddBos = settings.AddBos ?? (spec?.TemplateLeadingSpecial is null ? null : TemplateHas(spec.TemplateLeadingSpecial, bos)),
+            AddEos = settings.AddEos ?? (spec?.TemplateTrailingSpecial is null ? null : TemplateHas(spec.TemplateTrailingSpecial, eos)),
+            ChatTemplate = settings.ChatTemplate,
+        };
     }
 
     /// <summary>
@@ -94,7 +139,13 @@ public sealed class ModelTokenizer
                 $"The tokenizer has token ids up to {inner.TokenTexts.Length - 1}, but the model's vocab_size is {config.VocabSize}.", inner.File);
         CheckSpecialId(bosId, "beginning-of-sequence", inner);
         CheckSpecialId(eosId, "end-of-sequence", inner);
-        return new ModelTokenizer(inner, bosId, eosId) { GgufSource = gguf };
+        return new ModelTokenizer(inner, bosId, eosId)
+        {
+            GgufSource = gguf,
+            AddBos = gguf?.FindBool(Gguf.GgufKeys.AddBos),
+            AddEos = gguf?.FindBool(Gguf.GgufKeys.AddEos),
+            ChatTemplate = gguf?.FindString(Gguf.GgufKeys.ChatTemplate),
+        };
     }
 
     /// <summary>The GGUF metadata this tokenizer was rebuilt from (so a GGUF writer can copy it), or null.</summary>
@@ -144,14 +195,45 @@ public sealed class ModelTokenizer
             throw new OptimizerException(ErrorCodes.TokenizerInvalid, $"The {what} id {value} is not a token of the tokenizer (ids 0 to {inner.TokenTexts.Length - 1}).", inner.File);
     }
 
-    private static (int? Bos, int? Eos) ReadTokenizerConfig(string path, LoadedTokenizer inner)
+    private sealed record TokenizerSettings(int? Bos, int? Eos, int? Pad, bool? AddBos, bool? AddEos, string? ChatTemplate);
+
+    private static TokenizerSettings ReadTokenizerConfig(string path, LoadedTokenizer inner)
     {
-        if (!System.IO.File.Exists(path)) return (null, null);
+        if (!System.IO.File.Exists(path)) return new TokenizerSettings(null, null, null, null, null, null);
         using var document = JsonFile.Parse(path, ErrorCodes.TokenizerInvalid, "tokenizer_config.json");
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw new OptimizerException(ErrorCodes.TokenizerInvalid, "tokenizer_config.json must be a JSON object.", path);
-        return (Resolve(root, "bos_token", path, inner), Resolve(root, "eos_token", path, inner));
+        return new TokenizerSettings(Resolve(root, "bos_token", path, inner), Resolve(root, "eos_token", path, inner), Resolve(root, "pad_token", path, inner),
+            Flag(root, "add_bos_token", path), Flag(root, "add_eos_token", path), ReadChatTemplate(root, path));
+    }
+
+    private static bool? Flag(JsonElement root, string key, string path)
+    {
+        if (!root.TryGetProperty(key, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new OptimizerException(ErrorCodes.TokenizerInvalid, $"tokenizer_config.json \"{key}\" must be true or false, not {value.GetRawText()}.", path),
+        };
+    }
+
+    private static string? ReadChatTemplate(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("chat_template", out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind == JsonValueKind.String) return value.GetString();
+        if (value.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in value.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.Object && JsonFile.GetString(item, "name") == "default")
+                    return JsonFile.GetString(item, "template")
+                        ?? throw new OptimizerException(ErrorCodes.TokenizerInvalid, "tokenizer_config.json's chat template \"default\" has no \"template\" string.", path);
+            }
+            return null;
+        }
+        throw new OptimizerException(ErrorCodes.TokenizerInvalid, $"tokenizer_config.json \"chat_template\" must be a string or a list of {{\"name\", \"template\"}} objects, not {value.ValueKind}.", path);
     }
 
     private static int? Resolve(JsonElement root, string key, string path, LoadedTokenizer inner)
@@ -201,4 +283,8 @@ public sealed class ModelTokenizer
 /// <param name="EosId">The file's own end-of-sequence id, if it defines one.</param>
 internal sealed record LoadedTokenizer(
     string Kind, string File, Func<string, int[]> Encode, Func<int[], string> Decode,
-    string?[] TokenTexts, IReadOnlyDictionary<string, int> TokenIds, int? BosId, int? EosId);
+    string?[] TokenTexts, IReadOnlyDictionary<string, int> TokenIds, int? BosId, int? EosId)
+{
+    /// <summary>The parsed <c>tokenizer.json</c> this tokenizer runs, or null (a <c>tokenizer.model</c> or GGUF metadata).</summary>
+    public Tokenizers.HfTokenizerJson? Json { get; init; }
+}

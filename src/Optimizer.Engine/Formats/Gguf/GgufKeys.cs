@@ -22,6 +22,9 @@ public static class GgufKeys
     public const string PaddingId = "tokenizer.ggml.padding_token_id";
     public const string AddBos = "tokenizer.ggml.add_bos_token";
     public const string AddEos = "tokenizer.ggml.add_eos_token";
+    public const string EotId = "tokenizer.ggml.eot_token_id";
+    public const string AddSpacePrefix = "tokenizer.ggml.add_space_prefix";
+    public const string ChatTemplate = "tokenizer.chat_template";
 
     /// <summary>The product's own key: the exact pre-tokenizer split regex of a byte-level BPE tokenizer.</summary>
     public const string SplitRegex = "outlier_opt.tokenizer.split_regex";

@@ -3,76 +3,134 @@ using System.Text.Json;
 namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
-/// Converts between a model folder's tokenizer files and GGUF tokenizer metadata as llama.cpp reads it: a byte-level
-/// BPE <c>tokenizer.json</c> becomes <c>gpt2</c> (tokens in id order, token types, merges, pre-tokenizer), a
-/// SentencePiece <c>tokenizer.model</c> becomes <c>llama</c> (pieces, scores, types); and back into a
-/// <see cref="ModelTokenizer"/>.
+/// Converts between a model folder's tokenizer files and GGUF tokenizer metadata as llama.cpp reads it
+/// (docs/tokenizers.md): a byte-level BPE <c>tokenizer.json</c> becomes <c>gpt2</c> (tokens in id order, token types,
+/// merges, the pre-tokenizer named after the file's own split pattern), a SentencePiece-style <c>tokenizer.json</c> or a
+/// SentencePiece <c>tokenizer.model</c> becomes <c>llama</c> (pieces, scores, types); special ids, add-BOS/EOS flags and
+/// the chat template come from the tokenizer; and back into a <see cref="ModelTokenizer"/>.
 /// </summary>
-internal static class GgufTokenizerMetadata
+public static class GgufTokenizerMetadata
 {
     private const string Gpt2 = "gpt2", Llama = "llama";
 
-    // llama.cpp pre-tokenizer names for the split patterns their converters recognize.
-    private static readonly (string Pre, string Pattern)[] KnownPatterns =
+    /// <summary>llama.cpp's <c>tokenizer.ggml.pre</c> names of the byte-level split patterns the engine recognizes (docs/tokenizers.md).</summary>
+    internal static readonly (string Pre, string Pattern, bool IgnoreMerges)[] KnownPatterns =
     {
-        ("gpt-2", ByteLevelBpeLoader.Gpt2Pattern),
-        ("llama-bpe", @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"),
-        ("qwen2", @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"),
+        ("gpt-2", ByteLevelBpeLoader.Gpt2Pattern, false),
+        ("llama-bpe", @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+", true),
+        ("qwen2", @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+", false),
     };
 
+    /// <summary>The <c>tokenizer.ggml.pre</c> name llama.cpp uses for a byte-level split pattern, or null if it has none.</summary>
+    public static string? PreTokenizerName(string pattern) => KnownPatterns.FirstOrDefault(k => k.Pattern == pattern).Pre;
+
     /// <summary>The tokenizer metadata of <paramref name="model"/>, padded to the model's vocabulary size.</summary>
-    public static List<KeyValuePair<string, GgufValue>> FromModel(ModelFolder model)
+    internal static List<KeyValuePair<string, GgufValue>> FromModel(ModelFolder model) => ForTokenizer(model.Tokenizer, model.Config);
+
+    /// <summary>
+    /// The GGUF tokenizer metadata of <paramref name="tokenizer"/> as llama.cpp reads it (docs/tokenizers.md), its token
+    /// list padded to <paramref name="config"/>'s vocabulary size. A byte-level split pattern llama.cpp does not know
+    /// fails with <see cref="ErrorCodes.GgufTokenizerUnsupported"/>: llama.cpp would split the text differently.
+    /// </summary>
+    public static List<KeyValuePair<string, GgufValue>> ForTokenizer(ModelTokenizer tokenizer, ModelConfig config)
     {
-        var tokenizer = model.Tokenizer;
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(config);
         if (tokenizer.GgufSource is { } source)
             return source.Entries.Where(e => e.Key.StartsWith("tokenizer.", StringComparison.Ordinal) || e.Key == GgufKeys.SplitRegex).ToList();
-        var entries = tokenizer.Kind == ModelTokenizer.ByteLevelBpeKind
-            ? FromTokenizerJson(tokenizer.File, model.Config)
-            : FromSentencePiece(tokenizer.File, model.Config);
+        var entries = tokenizer.Json is { } json
+            ? json.ByteLevel ? FromByteLevelJson(json, config) : FromSentencePieceJson(json, config)
+            : FromSentencePiece(tokenizer.File, config);
         if (tokenizer.BosId is int bos) entries.Add(new(GgufKeys.BosId, GgufValue.UInt32((uint)bos)));
         if (tokenizer.EosId is int eos) entries.Add(new(GgufKeys.EosId, GgufValue.UInt32((uint)eos)));
-        entries.Add(new(GgufKeys.AddBos, GgufValue.Bool(tokenizer.BosId is not null && model.Config.ModelType is not ("qwen2" or "qwen3"))));
-        entries.Add(new(GgufKeys.AddEos, GgufValue.Bool(false)));
+        if (tokenizer.EotId is int eot) entries.Add(new(GgufKeys.EotId, GgufValue.UInt32((uint)eot)));
+        if (tokenizer.PadId is int pad && !entries.Any(e => e.Key == GgufKeys.PaddingId)) entries.Add(new(GgufKeys.PaddingId, GgufValue.UInt32((uint)pad)));
+        bool addBos = tokenizer.AddBos ?? (tokenizer.BosId is not null && config.ModelType != "qwen2");
+        entries.Add(new(GgufKeys.AddBos, GgufValue.Bool(addBos && tokenizer.BosId is not null)));
+        entries.Add(new(GgufKeys.AddEos, GgufValue.Bool(tokenizer.AddEos == true && tokenizer.EosId is not null)));
+        if (tokenizer.ChatTemplate is string template) entries.Add(new(GgufKeys.ChatTemplate, GgufValue.String(template)));
         return entries;
     }
 
-    private static List<KeyValuePair<string, GgufValue>> FromTokenizerJson(string path, ModelConfig config)
+    private static List<KeyValuePair<string, GgufValue>> FromByteLevelJson(Tokenizers.HfTokenizerJson json, ModelConfig config)
     {
-        using var document = JsonFile.Parse(path, ErrorCodes.TokenizerInvalid, "tokenizer.json");
-        var root = document.RootElement;
-        var model = root.GetProperty("model");
+        string path = json.Path;
         var tokens = new string?[config.VocabSize];
         var types = new int[config.VocabSize];
-        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) Assign(tokens, types, entry.Value.GetInt32(), entry.Name, SentencePieceProto.Normal, path);
-        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var token in added.EnumerateArray())
-            {
-                bool special = token.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;
-                Assign(tokens, types, token.GetProperty("id").GetInt32(), token.GetProperty("content").GetString()!,
-                    special ? SentencePieceProto.Control : SentencePieceProto.UserDefined, path);
-            }
-        }
-        var merges = new List<string>();
-        if (model.TryGetProperty("merges", out var m) && m.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var merge in m.EnumerateArray())
-                merges.Add(merge.ValueKind == JsonValueKind.String ? merge.GetString()! : merge[0].GetString() + " " + merge[1].GetString());
-        }
-        string pattern = root.TryGetProperty("pre_tokenizer", out var pre) ? FindSplitPattern(pre) ?? ByteLevelBpeLoader.Gpt2Pattern : ByteLevelBpeLoader.Gpt2Pattern;
-        string? preName = KnownPatterns.FirstOrDefault(k => k.Pattern == pattern).Pre;
-        var entries = new List<KeyValuePair<string, GgufValue>>
+        foreach (var (token, id) in json.Vocab) Assign(tokens, types, id, token, SentencePieceProto.Normal, path);
+        foreach (var added in json.Added)
+            Assign(tokens, types, added.Id, added.Content, added.Special || LooksSpecial(added.Content) ? SentencePieceProto.Control : SentencePieceProto.UserDefined, path);
+        string pattern = json.SplitPattern ?? ByteLevelBpeLoader.Gpt2Pattern;
+        string preName = PreTokenizerName(pattern)
+            ?? throw new OptimizerException(ErrorCodes.GgufTokenizerUnsupported,
+                $"tokenizer.json splits text with the pattern /{pattern}/, which llama.cpp does not know, so llama.cpp would tokenize the GGUF file differently. "
+                + $"Known patterns: {string.Join(", ", KnownPatterns.Select(k => k.Pre))} (docs/tokenizers.md).", path);
+        Pad(tokens, types);
+        return new List<KeyValuePair<string, GgufValue>>
         {
             new(GgufKeys.TokenizerModel, GgufValue.String(Gpt2)),
-            new(GgufKeys.TokenizerPre, GgufValue.String(preName ?? "default")),
+            new(GgufKeys.TokenizerPre, GgufValue.String(preName)),
+            new(GgufKeys.Tokens, GgufValue.Strings(tokens!)),
+            new(GgufKeys.TokenTypes, GgufValue.Int32s(types)),
+            new(GgufKeys.Merges, GgufValue.Strings(json.Merges.Select(m => m.Left + " " + m.Right).ToList())),
         };
+    }
+
+    /// <summary>
+    /// A SentencePiece-style <c>tokenizer.json</c> as llama.cpp's <c>llama</c> tokenizer: pieces, types (byte, control,
+    /// user-defined, unknown) and scores that make llama.cpp's score-ordered merging follow the file's merge ranks: a
+    /// piece made by merge <c>r</c> scores <c>-r</c>; pieces no merge makes score below every merge.
+    /// </summary>
+    private static List<KeyValuePair<string, GgufValue>> FromSentencePieceJson(Tokenizers.HfTokenizerJson json, ModelConfig config)
+    {
+        string path = json.Path;
+        var tokens = new string?[config.VocabSize];
+        var types = new int[config.VocabSize];
+        var scores = new float[config.VocabSize];
+        foreach (var (token, id) in json.Vocab)
+        {
+            int type = id == json.UnkId ? SentencePieceProto.Unknown
+                : json.ByteFallback && Tokenizers.HfTokenizer.IsByteToken(token, out _) ? SentencePieceProto.Byte
+                : SentencePieceProto.Normal;
+            Assign(tokens, types, id, token, type, path);
+        }
+        foreach (var added in json.Added)
+        {
+            int type = added.Id == json.UnkId ? SentencePieceProto.Unknown
+                : added.Special || LooksSpecial(added.Content) ? SentencePieceProto.Control
+                : SentencePieceProto.UserDefined;
+            Assign(tokens, types, added.Id, added.Content, type, path);
+        }
+        var rank = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int r = 0; r < json.Merges.Count; r++) rank.TryAdd(json.Merges[r].Left + json.Merges[r].Right, r);
+        for (int id = 0; id < tokens.Length; id++)
+        {
+            if (tokens[id] is not string token) continue;
+            scores[id] = rank.TryGetValue(token, out int r) ? -r : -(json.Merges.Count + id);
+        }
         Pad(tokens, types);
-        entries.Add(new(GgufKeys.Tokens, GgufValue.Strings(tokens!)));
-        entries.Add(new(GgufKeys.TokenTypes, GgufValue.Int32s(types)));
-        entries.Add(new(GgufKeys.Merges, GgufValue.Strings(merges)));
-        if (preName is null) entries.Add(new(GgufKeys.SplitRegex, GgufValue.String(pattern)));
+        var entries = new List<KeyValuePair<string, GgufValue>>
+        {
+            new(GgufKeys.TokenizerModel, GgufValue.String(Llama)),
+            new(GgufKeys.TokenizerPre, GgufValue.String("default")),
+            new(GgufKeys.Tokens, GgufValue.Strings(tokens!)),
+            new(GgufKeys.Scores, GgufValue.Float32s(scores)),
+            new(GgufKeys.TokenTypes, GgufValue.Int32s(types)),
+            new(GgufKeys.AddSpacePrefix, GgufValue.Bool(json.AddsSpacePrefix)),
+        };
+        if (json.UnkId is int unk && unk < config.VocabSize) entries.Add(new(GgufKeys.UnknownId, GgufValue.UInt32((uint)unk)));
         return entries;
     }
+
+    /// <summary>
+    /// Added tokens that llama.cpp's converter types as control although the file does not mark them special
+    /// (<c>&lt;|…|&gt;</c>, <c>&lt;unused…&gt;</c>, <c>&lt;mask&gt;</c>, <c>&lt;pad&gt;</c>, <c>[@BOS@]</c>, <c>&lt;2mass&gt;</c>).
+    /// </summary>
+    internal static bool LooksSpecial(string content) =>
+        content is "<pad>" or "<mask>" or "<2mass>" or "[@BOS@]"
+        || (content.StartsWith("<|", StringComparison.Ordinal) && content.EndsWith("|>", StringComparison.Ordinal))
+        || (content.StartsWith("<\uFF5C", StringComparison.Ordinal) && content.EndsWith("\uFF5C>", StringComparison.Ordinal))
+        || (content.StartsWith("<unused", StringComparison.Ordinal) && content.EndsWith('>'));
 
     private static List<KeyValuePair<string, GgufValue>> FromSentencePiece(string path, ModelConfig config)
     {
@@ -118,16 +176,6 @@ internal static class GgufTokenizerMetadata
         }
     }
 
-    private static string? FindSplitPattern(JsonElement preTokenizer)
-    {
-        if (preTokenizer.ValueKind != JsonValueKind.Object) return null;
-        if (JsonFile.GetString(preTokenizer, "type") == "Split" && preTokenizer.TryGetProperty("pattern", out var p) && JsonFile.GetString(p, "Regex") is string regex)
-            return regex;
-        if (preTokenizer.TryGetProperty("pretokenizers", out var items) && items.ValueKind == JsonValueKind.Array)
-            return items.EnumerateArray().Select(FindSplitPattern).FirstOrDefault(x => x is not null);
-        return null;
-    }
-
     /// <summary>Rebuilds the tokenizer that <paramref name="metadata"/> describes (<c>gpt2</c> or <c>llama</c>).</summary>
     public static ModelTokenizer ToTokenizer(GgufMetadata metadata, ModelConfig config, string path)
     {
@@ -157,10 +205,9 @@ internal static class GgufTokenizerMetadata
             }
             var merges = (metadata.FindArray<string>(GgufKeys.Merges, GgufValueType.String) ?? Array.Empty<string>()).ToList();
             string pre = metadata.FindString(GgufKeys.TokenizerPre) ?? "default";
-            string pattern = metadata.FindString(GgufKeys.SplitRegex)
-                ?? KnownPatterns.FirstOrDefault(k => k.Pre == pre).Pattern
-                ?? ByteLevelBpeLoader.Gpt2Pattern;
-            inner = ByteLevelBpeLoader.FromParts(path, vocab, merges, special, pattern, normalizer: null);
+            var known = KnownPatterns.FirstOrDefault(k => k.Pre == pre);
+            string pattern = metadata.FindString(GgufKeys.SplitRegex) ?? known.Pattern ?? ByteLevelBpeLoader.Gpt2Pattern;
+            inner = ByteLevelBpeLoader.FromParts(path, vocab, merges, special, pattern, ignoreMerges: known.IgnoreMerges);
         }
         else if (kind == Llama)
         {
