@@ -64,6 +64,34 @@ public static class LlamaRuntime
         }
     }
 
+    /// <summary>
+    /// Loads only the vocabulary of a GGUF file (llama.cpp's <c>vocab_only</c>: hyper-parameters and tokenizer, no
+    /// tensors), enough to tokenize text.
+    /// </summary>
+    public static LLamaWeights LoadVocabulary(string path)
+    {
+        EnsureLoaded();
+        var parameters = new ModelParams(path) { VocabOnly = true, GpuLayerCount = 0 };
+        try
+        {
+            return LLamaWeights.LoadFromFile(parameters);
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"llama.cpp could not load the vocabulary of {path}: {ex.Message}\nllama.cpp log:\n{RecentLog()}", ex);
+        }
+    }
+
+    /// <summary>
+    /// llama.cpp's token ids of <paramref name="text"/> (<c>llama_tokenize</c> with <c>parse_special</c>, so special
+    /// tokens written in the text are matched), with BOS when <paramref name="addBos"/> and the vocabulary asks for it.
+    /// </summary>
+    public static int[] Tokenize(LLamaWeights weights, string text, bool addBos)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return weights.Tokenize(text, addBos, special: true, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+    }
+
     private static void OnLog(LLamaLogLevel level, string message)
     {
         Log.Enqueue($"[{level}] {message}");
