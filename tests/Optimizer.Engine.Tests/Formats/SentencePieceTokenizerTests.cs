@@ -57,10 +57,12 @@ public class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void PrefersTokenizerModelWhenTokenizerJsonIsNotByteLevel()
+    public void PrefersTokenizerModelWhenTokenizerJsonIsNotBpe()
     {
+        // A tokenizer.json the engine does not run (here a Unigram model) leaves the choice to tokenizer.model; a
+        // byte-level or SentencePiece-style BPE tokenizer.json is preferred (docs/tokenizers.md).
         using var temp = new TempFolder();
-        temp.Write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Metaspace\"}, \"decoder\": null}");
+        temp.Write("tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}, \"pre_tokenizer\": {\"type\": \"Metaspace\"}, \"decoder\": null}");
         var tokenizer = Load(temp);
         Assert.Equal(ModelTokenizer.SentencePieceKind, tokenizer.Kind);
         Assert.EndsWith("tokenizer.model", tokenizer.File);
