@@ -35,7 +35,10 @@ internal static class ByteLevelBpeLoader
         var texts = new string?[tokenizer.Tokens.Length];
         for (int id = 0; id < texts.Length; id++) texts[id] = tokenizer.Tokens[id] is null ? null : tokenizer.TokenText(id);
         string kind = spec.ByteLevel ? ModelTokenizer.ByteLevelBpeKind : ModelTokenizer.SentencePieceKind;
-        return new LoadedTokenizer(kind, spec.Path, tokenizer.Encode, list => tokenizer.Decode(list), texts, ids, null, null) { Json = spec };
+        // The file's own BOS/EOS: the special tokens its post-processor puts around a text.
+        int? Id(string? token) => token is not null && ids.TryGetValue(token, out int id) ? id : null;
+        return new LoadedTokenizer(kind, spec.Path, tokenizer.Encode, list => tokenizer.Decode(list), texts, ids,
+            Id(spec.TemplateLeadingSpecial), Id(spec.TemplateTrailingSpecial)) { Json = spec };
     }
 
     /// <summary>
@@ -70,6 +73,7 @@ internal static class ByteLevelBpeLoader
             PreTokenizers = new() { new PreTokenizerStep.Split(HfTokenizerJson.Compile(pattern, path), SplitBehavior.Isolated), new PreTokenizerStep.ByteLevel(null) },
             AddsSpacePrefix = false,
             DecoderStripsLeading = 0,
+            HasTemplate = false,
             TemplateLeadingSpecial = null,
             TemplateTrailingSpecial = null,
         };

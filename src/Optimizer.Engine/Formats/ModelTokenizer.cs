@@ -116,14 +116,13 @@ public sealed class ModelTokenizer
         CheckSpecialId(bos, "beginning-of-sequence", inner);
         CheckSpecialId(eos, "end-of-sequence", inner);
         var spec = inner.Json;
-        bool? TemplateHas(string? token, int? id) => spec is null ? null
-            : token is null ? false
-            : id is int value && inner.TokenIds.TryGetValue(token, out int t) && t == value;
+        bool? TemplateHas(string? token, int? id) => spec is not { HasTemplate: true } ? null
+            : token is not null && id is int value && inner.TokenIds.TryGetValue(token, out int t) && t == value;
         return new ModelTokenizer(inner, bos, eos)
         {
             PadId = settings.Pad,
-            AddBos = settings.AddBos ?? (spec?.TemplateLeadingSpecial is null ? null : TemplateHas(spec.TemplateLeadingSpecial, bos)),
-            AddEos = settings.AddEos ?? (spec?.TemplateTrailingSpecial is null ? null : TemplateHas(spec.TemplateTrailingSpecial, eos)),
+            AddBos = settings.AddBos ?? TemplateHas(spec?.TemplateLeadingSpecial, bos),
+            AddEos = settings.AddEos ?? TemplateHas(spec?.TemplateTrailingSpecial, eos),
             ChatTemplate = settings.ChatTemplate,
         };
     }

@@ -35,6 +35,9 @@ internal sealed class HfTokenizerJson
     /// <summary>How many leading spaces the decoder strips (Llama 2: one, the dummy prefix).</summary>
     public required int DecoderStripsLeading { get; init; }
 
+    /// <summary>Whether the post-processor has a <c>TemplateProcessing</c> step (which says what goes around a text).</summary>
+    public required bool HasTemplate { get; init; }
+
     /// <summary>The special token the post-processor puts before a single text (e.g. BOS), if any.</summary>
     public required string? TemplateLeadingSpecial { get; init; }
 
@@ -104,7 +107,7 @@ internal sealed class HfTokenizerJson
                      && normalizers.Any(n => n is NormalizerStep.Replace { Pattern: " " })))
                 throw Invalid("tokenizer.json splits a SentencePiece-style text with a pre-tokenizer, which is not supported.", path);
         }
-        var (leading, trailing) = ReadTemplate(Get(root, "post_processor"));
+        var (hasTemplate, leading, trailing) = ReadTemplate(Get(root, "post_processor"));
         return new HfTokenizerJson
         {
             Path = path,
@@ -121,6 +124,7 @@ internal sealed class HfTokenizerJson
             PreTokenizers = preSteps,
             AddsSpacePrefix = !byteLevel && prefix,
             DecoderStripsLeading = ReadStrip(decoder),
+            HasTemplate = hasTemplate,
             TemplateLeadingSpecial = leading,
             TemplateTrailingSpecial = trailing,
         };
@@ -249,26 +253,26 @@ internal sealed class HfTokenizerJson
         return 0;
     }
 
-    private static (string? Leading, string? Trailing) ReadTemplate(JsonElement post)
+    private static (bool Found, string? Leading, string? Trailing) ReadTemplate(JsonElement post)
     {
-        if (post.ValueKind != JsonValueKind.Object) return (null, null);
+        if (post.ValueKind != JsonValueKind.Object) return (false, null, null);
         if (JsonFile.GetString(post, "type") == "Sequence" && post.TryGetProperty("processors", out var items) && items.ValueKind == JsonValueKind.Array)
         {
             foreach (var item in items.EnumerateArray())
             {
                 var found = ReadTemplate(item);
-                if (found != (null, null)) return found;
+                if (found.Found) return found;
             }
-            return (null, null);
+            return (false, null, null);
         }
         if (JsonFile.GetString(post, "type") != "TemplateProcessing" || !post.TryGetProperty("single", out var single) || single.ValueKind != JsonValueKind.Array)
-            return (null, null);
-        var parts = single.EnumerateArray().ToList();
+            return (false, null, null);
+        var parts = single.EnumerateArray().Where(p => p.ValueKind == JsonValueKind.Object).ToList();
         static string? SpecialOf(JsonElement part) =>
             part.TryGetProperty("SpecialToken", out var s) ? JsonFile.GetString(s, "id") : null;
         int sequence = parts.FindIndex(p => p.TryGetProperty("Sequence", out _));
-        if (sequence < 0) return (null, null);
-        return (sequence > 0 ? SpecialOf(parts[sequence - 1]) : null, sequence + 1 < parts.Count ? SpecialOf(parts[sequence + 1]) : null);
+        if (sequence < 0) return (false, null, null);
+        return (true, sequence > 0 ? SpecialOf(parts[sequence - 1]) : null, sequence + 1 < parts.Count ? SpecialOf(parts[sequence + 1]) : null);
     }
 
     private static Dictionary<string, int> ReadVocab(JsonElement model, string path)
