@@ -121,4 +121,26 @@ public class RealTokenizerTests : IClassFixture<RealTokenizerSet>
             Assert.Equal(family == RealTokenizers.Llama2, entries[GgufKeys.AddSpacePrefix].Value);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void GgufMetadataReadsBackToTheSameIds(string name)
+    {
+        var family = RealTokenizers.Get(name);
+        var (tokenizer, config, _) = _set.Load(family);
+        var entries = GgufTokenizerMetadata.ForTokenizer(tokenizer, config);
+        var metadata = new GgufMetadata(entries, "real.gguf");
+        var back = GgufTokenizerMetadata.ToTokenizer(metadata, config, "real.gguf");
+        Assert.Equal((tokenizer.BosId, tokenizer.EosId, tokenizer.EotId, tokenizer.ChatTemplate), (back.BosId, back.EosId, back.EotId, back.ChatTemplate));
+        Assert.Equal(entries.Single(e => e.Key == GgufKeys.AddBos).Value.Value, back.AddBos);
+        Assert.Equal(family.Kind, back.Kind);
+        var failures = new List<string>();
+        foreach (string text in RealTokenizers.Texts(family))
+        {
+            int[] expected = tokenizer.Encode(text, addBos: false), actual = back.Encode(text, addBos: false);
+            if (!expected.SequenceEqual(actual))
+                failures.Add($"{System.Text.Json.JsonSerializer.Serialize(text)}:\n  folder [{string.Join(", ", expected)}]\n  gguf   [{string.Join(", ", actual)}]");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
 }

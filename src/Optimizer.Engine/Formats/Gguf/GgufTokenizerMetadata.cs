@@ -214,9 +214,8 @@ public static class GgufTokenizerMetadata
             float[] scores = metadata.FindArray<float>(GgufKeys.Scores, GgufValueType.Float32) ?? new float[tokens.Length];
             if (scores.Length != tokens.Length)
                 throw new OptimizerException(ErrorCodes.GgufTokenizerUnsupported, $"'{GgufKeys.Scores}' has {scores.Length} entries but there are {tokens.Length} tokens.", path);
-            var model = new SentencePieceProto.Model(tokens, scores, types, metadata.FindInt32(GgufKeys.UnknownId) ?? 0,
-                bos ?? -1, eos ?? -1, metadata.FindInt32(GgufKeys.PaddingId) ?? -1);
-            inner = SentencePieceLoader.Load(SentencePieceProto.Write(model), path);
+            inner = Tokenizers.ScoredPieceTokenizer.Build(path, tokens, types, scores, metadata.FindInt32(GgufKeys.UnknownId),
+                metadata.FindBool(GgufKeys.AddSpacePrefix) ?? true);
         }
         else
         {
