@@ -203,7 +203,7 @@ public sealed class ModelTokenizer
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw new OptimizerException(ErrorCodes.TokenizerInvalid, "tokenizer_config.json must be a JSON object.", path);
-        return new TokenizerSettings(Resolve(root, "bos_token", path, inner), Resolve(root, "eos_token", path, inner), Resolve(root, "pad_token", path, inner),
+        return new TokenizerSettings(Resolve(root, "bos_token", path, inner), Resolve(root, "eos_token", path, inner), Resolve(root, "pad_token", path, inner, required: false),
             Flag(root, "add_bos_token", path), Flag(root, "add_eos_token", path), ReadChatTemplate(root, path));
     }
 
@@ -235,7 +235,11 @@ public sealed class ModelTokenizer
         throw new OptimizerException(ErrorCodes.TokenizerInvalid, $"tokenizer_config.json \"chat_template\" must be a string or a list of {{\"name\", \"template\"}} objects, not {value.ValueKind}.", path);
     }
 
-    private static int? Resolve(JsonElement root, string key, string path, LoadedTokenizer inner)
+    /// <summary>
+    /// The id of the token <paramref name="key"/> names; a name that is not a token fails when
+    /// <paramref name="required"/> and is ignored otherwise (a padding token is optional metadata).
+    /// </summary>
+    private static int? Resolve(JsonElement root, string key, string path, LoadedTokenizer inner, bool required = true)
     {
         if (!root.TryGetProperty(key, out var value)) return null;
         string? content = value.ValueKind switch
@@ -246,7 +250,10 @@ public sealed class ModelTokenizer
         };
         if (content is null) return null;
         if (!inner.TokenIds.TryGetValue(content, out int id))
+        {
+            if (!required) return null;
             throw new OptimizerException(ErrorCodes.TokenizerInvalid, $"tokenizer_config.json names \"{key}\" \"{content}\", which is not a token of {System.IO.Path.GetFileName(inner.File)}.", path);
+        }
         return id;
     }
 

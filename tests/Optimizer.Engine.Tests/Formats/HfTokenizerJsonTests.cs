@@ -124,4 +124,33 @@ public class HfTokenizerJsonTests
         var ex = FormatsAssert.Fails(ErrorCodes.GgufTokenizerUnsupported, path, () => GgufTokenizerMetadata.ForTokenizer(tokenizer, config), "\\S|\\s", "llama-bpe");
         Assert.Contains("llama.cpp", ex.Message);
     }
+
+    [Fact]
+    public void MutatedTokenizerJsonLoadsOrFailsWithTokenizerInvalid()
+    {
+        using var temp = new TempFolder();
+        string valid = SentencePieceJson();
+        var random = new Random(11);
+        const string alphabet = "{}[]\",:0123456789 abnulltrue▁<>";
+        int loaded = 0;
+        for (int i = 0; i < 300; i++)
+        {
+            var chars = valid.ToCharArray();
+            int edits = 1 + random.Next(3);
+            for (int e = 0; e < edits; e++) chars[random.Next(chars.Length)] = alphabet[random.Next(alphabet.Length)];
+            string path = temp.Write("tokenizer.json", new string(chars));
+            try
+            {
+                var tokenizer = ModelTokenizer.Load(temp.Path, TokenizerFixtures.Config(270));
+                tokenizer.Decode(tokenizer.Encode("ab a é", addBos: false));
+                loaded++;
+            }
+            catch (OptimizerException ex)
+            {
+                Assert.True(ex.Code is ErrorCodes.TokenizerInvalid, ex.Code + ": " + ex.Message);
+                Assert.Equal(path, ex.File);
+            }
+        }
+        Assert.InRange(loaded, 1, 299);
+    }
 }

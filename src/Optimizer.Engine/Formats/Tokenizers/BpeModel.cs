@@ -20,6 +20,7 @@ internal sealed class BpeModel
     private readonly bool _fuseUnk;
     private readonly Dictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     private readonly object _cacheGate = new();
+    private readonly Func<string, Exception> _invalid;
 
     /// <param name="vocab">Token string to id.</param>
     /// <param name="merges">Merges in rank order, as (left, right) token strings.</param>
@@ -32,6 +33,7 @@ internal sealed class BpeModel
         bool byteFallback, int? unkId, bool fuseUnk, Func<string, Exception> invalid)
     {
         _vocab = vocab;
+        _invalid = invalid;
         _ignoreMerges = ignoreMerges;
         _unkId = unkId;
         _fuseUnk = fuseUnk;
@@ -124,8 +126,7 @@ internal sealed class BpeModel
             }
             else
             {
-                throw new OptimizerException(ErrorCodes.TokenizerInvalid,
-                    $"The character U+{char.ConvertToUtf32(character, 0):X4} is not in the vocabulary and the tokenizer has neither byte fallback nor an unknown token.");
+                throw _invalid($"The character U+{char.ConvertToUtf32(character, 0):X4} is not in the vocabulary and the tokenizer has neither byte fallback nor an unknown token.");
             }
         }
         return symbols;

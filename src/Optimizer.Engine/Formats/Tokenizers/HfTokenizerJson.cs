@@ -243,7 +243,7 @@ internal sealed class HfTokenizerJson
     {
         if (decoder.ValueKind != JsonValueKind.Object) return 0;
         if (JsonFile.GetString(decoder, "type") == "Strip" && JsonFile.GetString(decoder, "content") == " "
-            && decoder.TryGetProperty("start", out var start) && start.TryGetInt32(out int n))
+            && decoder.TryGetProperty("start", out var start) && start.ValueKind == JsonValueKind.Number && start.TryGetInt32(out int n))
             return n;
         if (JsonFile.GetString(decoder, "type") == "Metaspace"
             && JsonFile.GetString(decoder, "prepend_scheme") is "always" or "first")
