@@ -23,7 +23,10 @@ internal sealed class HfTokenizerJson
     public required bool FuseUnk { get; init; }
     public required int? UnkId { get; init; }
 
-    /// <summary>The regex a byte-level tokenizer splits text with (its <c>Split</c> step, else GPT-2's); null for SentencePiece style.</summary>
+    /// <summary>
+    /// The regex a byte-level tokenizer splits text with (its first <c>Split</c> regex, else GPT-2's when the
+    /// <c>ByteLevel</c> step splits, else empty: no split); null for SentencePiece style.
+    /// </summary>
     public required string? SplitPattern { get; init; }
 
     public required List<NormalizerStep> Normalizers { get; init; }
@@ -97,7 +100,9 @@ internal sealed class HfTokenizerJson
         {
             if (!preSteps.Any(p => p is PreTokenizerStep.ByteLevel))
                 throw Invalid("tokenizer.json has a ByteLevel decoder but no ByteLevel pre-tokenizer, which is not supported.", path);
-            splitPattern ??= ByteLevelBpeLoader.Gpt2Pattern;
+            // No regex split at all (ByteLevel without use_regex, no Split regex): the text is not split, which no
+            // llama.cpp pre-tokenizer does; an empty pattern says so (and is refused for GGUF).
+            splitPattern ??= string.Empty;
         }
         else
         {
