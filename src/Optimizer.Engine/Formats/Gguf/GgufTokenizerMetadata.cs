@@ -45,7 +45,9 @@ public static class GgufTokenizerMetadata
         if (tokenizer.EosId is int eos) entries.Add(new(GgufKeys.EosId, GgufValue.UInt32((uint)eos)));
         if (tokenizer.EotId is int eot) entries.Add(new(GgufKeys.EotId, GgufValue.UInt32((uint)eot)));
         if (tokenizer.PadId is int pad && !entries.Any(e => e.Key == GgufKeys.PaddingId)) entries.Add(new(GgufKeys.PaddingId, GgufValue.UInt32((uint)pad)));
-        bool addBos = tokenizer.AddBos ?? (tokenizer.BosId is not null && config.ModelType is not ("qwen2" or "qwen3"));
+        // Qwen2/Qwen3 models are never given a beginning-of-sequence token (their own tokenizer has none), whatever the
+        // tokenizer files say; other models follow tokenizer_config.json / the post-processor, else add one if there is one.
+        bool addBos = config.ModelType is not ("qwen2" or "qwen3") && (tokenizer.AddBos ?? tokenizer.BosId is not null);
         entries.Add(new(GgufKeys.AddBos, GgufValue.Bool(addBos && tokenizer.BosId is not null)));
         entries.Add(new(GgufKeys.AddEos, GgufValue.Bool(tokenizer.AddEos == true && tokenizer.EosId is not null)));
         if (tokenizer.ChatTemplate is string template) entries.Add(new(GgufKeys.ChatTemplate, GgufValue.String(template)));
