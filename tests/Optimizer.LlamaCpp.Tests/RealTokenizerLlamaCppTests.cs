@@ -28,8 +28,20 @@ public sealed class RealTokenizerGgufSet : IDisposable
         return new Loaded(tokenizer, config, gguf, vocabulary, RealTokenizers.NodeTokenize(family, RealTokenizers.Texts(family)));
     })).Value;
 
+    /// <summary>
+    /// The family's vocabulary-only GGUF with one tokenizer key replaced (to show the three-way test notices a wrong
+    /// key); loaded in llama.cpp, disposed by the caller.
+    /// </summary>
+    public LLamaWeights LoadWithChangedKey(RealTokenizerFamily family, string key, GgufValue value)
+    {
+        var loaded = Get(family);
+        string gguf = Path.Combine(_folder, $"{family.Name}.{key}.gguf");
+        WriteVocabularyGguf(gguf, loaded.Tokenizer, loaded.Config, (key, value));
+        return LlamaRuntime.LoadVocabulary(gguf);
+    }
+
     /// <summary>A GGUF file with the llama hyper-parameters of <paramref name="config"/> and the tokenizer metadata, no tensors.</summary>
-    private static void WriteVocabularyGguf(string path, ModelTokenizer tokenizer, ModelConfig config)
+    private static void WriteVocabularyGguf(string path, ModelTokenizer tokenizer, ModelConfig config, (string Key, GgufValue Value)? change = null)
     {
         const string arch = "llama";
         var writer = new GgufWriter();
@@ -44,7 +56,8 @@ public sealed class RealTokenizerGgufSet : IDisposable
         writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCount), (uint)config.NumAttentionHeads);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCountKv), (uint)config.KeyValueHeads);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.RmsEpsilon), (float)config.RmsNormEps);
-        foreach (var (key, value) in GgufTokenizerMetadata.ForTokenizer(tokenizer, config)) writer.Add(key, value);
+        foreach (var (key, value) in GgufTokenizerMetadata.ForTokenizer(tokenizer, config))
+            writer.Add(key, change is { } c && c.Key == key ? c.Value : value);
         writer.Write(path);
     }
 
@@ -108,5 +121,20 @@ public class RealTokenizerLlamaCppTests : IClassFixture<RealTokenizerGgufSet>
         if (addEos) expected.Add(loaded.Tokenizer.EosId!.Value);
         Assert.Equal(expected, withSpecial);
         Assert.Equal(loaded.Tokenizer.Encode(text, addBos: addBos), addEos ? withSpecial[..^1] : withSpecial);
+    }
+
+    [Theory]
+    [InlineData("llama3", GgufKeys.TokenizerPre, "qwen2", 4)]           // Qwen's split: one digit at a time
+    [InlineData("qwen3", GgufKeys.TokenizerPre, "gpt-2", 11)]           // GPT-2's split: case-sensitive contractions ("DON'T")
+    [InlineData("gemma3", GgufKeys.AddSpacePrefix, "true", 0)]          // a ▁ before the text
+    public void AWrongKeyMakesLlamaCppDisagree(string name, string key, string value, int text)
+    {
+        var family = RealTokenizers.Get(name);
+        var loaded = _set.Get(family);
+        using var changed = _set.LoadWithChangedKey(family, key, value is "true" ? GgufValue.Bool(true) : GgufValue.String(value));
+        string sample = RealTokenizers.Texts(family)[text];
+        int[] engine = loaded.Tokenizer.Encode(sample, addBos: false);
+        Assert.Equal(engine, LlamaRuntime.Tokenize(loaded.Vocabulary, sample, addBos: false));
+        Assert.NotEqual(engine, LlamaRuntime.Tokenize(changed, sample, addBos: false));
     }
 }
