@@ -53,6 +53,21 @@ public sealed class LlamaCppSession : IDisposable
         return _context.NativeHandle.GetLogitsIth(tokens.Count - 1)[..VocabSize].ToArray();
     }
 
+    /// <summary>
+    /// The conversation <paramref name="messages"/> (role, content) formatted by llama.cpp with the chat template the GGUF
+    /// carries (<c>tokenizer.chat_template</c>), ending with the start of an assistant turn; throws when llama.cpp
+    /// finds no usable template.
+    /// </summary>
+    public string ApplyChatTemplate(IEnumerable<(string Role, string Content)> messages)
+    {
+        var template = new LLamaTemplate(_weights, strict: true) { AddAssistant = true };
+        foreach (var (role, content) in messages) template.Add(role, content);
+        return System.Text.Encoding.UTF8.GetString(template.Apply());
+    }
+
+    /// <summary>llama.cpp's token ids of <paramref name="text"/>, special tokens parsed.</summary>
+    public int[] Tokenize(string text, bool addBos) => LlamaRuntime.Tokenize(_weights, text, addBos);
+
     /// <summary>Sum of −log p(tokens[t+1] | tokens[0..t]) over the sequence, in float64, and the count of scored tokens.</summary>
     public (double NllSum, int Scored) Nll(IReadOnlyList<int> tokens)
     {
