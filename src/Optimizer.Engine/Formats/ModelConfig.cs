@@ -5,12 +5,12 @@ namespace Optimizer.Engine.Formats;
 
 /// <summary>
 /// The Hugging Face <c>config.json</c> of a Llama-family decoder (llama incl. Llama 3.x RoPE scaling, mistral, qwen2,
-/// qwen3; docs/model-families.md). Every key is bound by name; <see cref="Load"/> validates the values and refuses what
+/// qwen3, phi3; docs/model-families.md). Every key is bound by name; <see cref="Load"/> validates the values and refuses what
 /// the engine does not implement rather than ignoring it.
 /// </summary>
 public sealed class ModelConfig
 {
-    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2", "qwen3" };
+    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2", "qwen3", "phi3" };
 
     /// <summary>Mixture-of-experts model types, refused with their own message.</summary>
     private static readonly string[] MixtureOfExpertsModelTypes = { "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe", "phimoe", "granitemoe", "dbrx" };
@@ -38,6 +38,51 @@ public sealed class ModelConfig
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; set; }
     [JsonPropertyName("eos_token_id")] public JsonElement? EosTokenIdRaw { get; set; }
     [JsonPropertyName("torch_dtype")] public string? TorchDtype { get; set; }
+    [JsonPropertyName("partial_rotary_factor")] public double? PartialRotaryFactor { get; set; }
+    [JsonPropertyName("original_max_position_embeddings")] public int? OriginalMaxPositionEmbeddings { get; set; }
+
+    /// <summary>
+    /// The head dimensions RoPE rotates: head_dim · <c>partial_rotary_factor</c>, truncated (all of them when the key is
+    /// absent); the others pass through unrotated (phi3; docs/model-families.md).
+    /// </summary>
+    [JsonIgnore] public int RotaryDims => PartialRotaryFactor is double f ? (int)(HeadDim * f) : HeadDim;
+
+    /// <summary>
+    /// Longrope's original context: config.json's top-level <c>original_max_position_embeddings</c> (Phi3Config's
+    /// default 4096 when absent), else the one inside <c>rope_scaling</c>, else <c>max_position_embeddings</c>.
+    /// </summary>
+    [JsonIgnore]
+    public int LongropeOriginalContext => OriginalMaxPositionEmbeddings
+        ?? (ModelType == "phi3" ? Phi3DefaultOriginalContext : Rope.OriginalContext > 0 ? Rope.OriginalContext : MaxPositionEmbeddings);
+
+    /// <summary>Phi3Config's default <c>original_max_position_embeddings</c>.</summary>
+    public const int Phi3DefaultOriginalContext = 4096;
+
+    /// <summary>
+    /// What cos/sin are multiplied by: 1 except for longrope, where it is <c>rope_scaling.attention_factor</c> when
+    /// given, else √(1 + ln(s)/ln(original)) with s = max_position_embeddings / original (1 when s ≤ 1).
+    /// </summary>
+    [JsonIgnore]
+    public double RopeAttentionFactor
+    {
+        get
+        {
+            var rope = Rope;
+            if (rope.Kind != RopeScalingKind.Longrope) return 1.0;
+            if (rope.AttentionFactor is double explicitFactor) return explicitFactor;
+            double scale = (double)MaxPositionEmbeddings / LongropeOriginalContext;
+            return scale <= 1.0 ? 1.0 : Math.Sqrt(1 + Math.Log(scale) / Math.Log(LongropeOriginalContext));
+        }
+    }
+
+    /// <summary>
+    /// The attention window of phi3's <c>sliding_window</c>: query t sees keys s with t − window &lt; s ≤ t (null: full
+    /// causal attention). Other families' sliding_window keys are not read.
+    /// </summary>
+    [JsonIgnore] public int? AttentionWindow => ModelType == "phi3" ? SlidingWindow : null;
+
+    /// <summary>Whether q/k/v and gate/up are stored fused (phi3's qkv_proj and gate_up_proj; <see cref="Phi3Names"/>).</summary>
+    [JsonIgnore] public bool HasFusedProjections => ModelType == "phi3";
 
     /// <summary>Key/value heads (GQA); equals the attention heads when absent.</summary>
     [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
@@ -61,11 +106,19 @@ public sealed class ModelConfig
     [JsonIgnore] public double[]? RopeFrequencyDivisors { get; set; }
 
     /// <summary>The inverse frequency of each rotary pair the forward pass rotates with (float64).</summary>
-    public double[] RopeInverseFrequencies()
+    public double[] RopeInverseFrequencies() => RopeInverseFrequencies(0);
+
+    /// <summary>
+    /// The inverse frequency of each rotary pair (<see cref="RotaryDims"/>/2 of them) for a sequence of
+    /// <paramref name="sequenceLength"/> tokens: longrope uses its long factors beyond <see cref="LongropeOriginalContext"/>.
+    /// </summary>
+    public double[] RopeInverseFrequencies(int sequenceLength)
     {
-        if (RopeFrequencyDivisors is not { } divisors) return Rope.InverseFrequencies(HeadDim, RopeTheta);
-        var inverse = new double[HeadDim / 2];
-        for (int i = 0; i < inverse.Length; i++) inverse[i] = Math.Pow(RopeTheta, -2.0 * i / HeadDim) / divisors[i];
+        int dims = RotaryDims;
+        if (RopeFrequencyDivisors is not { } divisors)
+            return Rope.InverseFrequencies(dims, RopeTheta, Rope.Kind == RopeScalingKind.Longrope && sequenceLength > LongropeOriginalContext);
+        var inverse = new double[dims / 2];
+        for (int i = 0; i < inverse.Length; i++) inverse[i] = Math.Pow(RopeTheta, -2.0 * i / dims) / divisors[i];
         return inverse;
     }
 
@@ -142,12 +195,57 @@ public sealed class ModelConfig
         if (MlpBias)
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"mlp_bias\": true is not supported.", path);
         Formats.RopeScaling.Parse(RopeScaling, path);
-        if (RopeFrequencyDivisors is { } divisors && (divisors.Length != HeadDim / 2 || divisors.Any(d => !(d > 0) || double.IsInfinity(d))))
-            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"The RoPE frequency divisors must be {HeadDim / 2} positive numbers.", path);
+        ValidatePhi3(path);
+        if (RopeFrequencyDivisors is { } divisors && (divisors.Length != RotaryDims / 2 || divisors.Any(d => !(d > 0) || double.IsInfinity(d))))
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"The RoPE frequency divisors must be {RotaryDims / 2} positive numbers.", path);
         if (ModelType == "qwen3" && AttentionBias == true)
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"attention_bias\": true is not supported for qwen3 (llama.cpp's qwen3 has no projection biases).", path);
         if (BosTokenId is int bos && (bos < 0 || bos >= VocabSize))
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"bos_token_id\" {bos} is outside the vocabulary (size {VocabSize}).", path);
+    }
+
+    /// <summary>
+    /// phi3's keys (docs/model-families.md, "Phi-3"): <c>partial_rotary_factor</c> in (0, 1] giving an even number of
+    /// rotary dimensions; <c>rope_scaling</c> only longrope (whose factor lists hold one value per rotary pair) and only
+    /// on phi3; a positive <c>sliding_window</c> and <c>original_max_position_embeddings</c>; no projection biases.
+    /// </summary>
+    private void ValidatePhi3(string path)
+    {
+        bool phi3 = ModelType == "phi3";
+        if (PartialRotaryFactor is double factor)
+        {
+            if (!phi3)
+                throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"partial_rotary_factor\" is not supported for {ModelType} (only phi3).", path);
+            if (!(factor > 0 && factor <= 1))
+                throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"partial_rotary_factor\" must be in (0, 1], not {factor.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}.", path);
+            if (RotaryDims < 2 || RotaryDims % 2 != 0)
+                throw new OptimizerException(ErrorCodes.ConfigInvalid,
+                    $"\"partial_rotary_factor\" gives {RotaryDims} rotary dimensions of the head's {HeadDim}; they must be a positive even number.", path);
+        }
+        var rope = Formats.RopeScaling.Parse(RopeScaling, path);
+        if (rope.Kind == RopeScalingKind.Longrope && !phi3)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"rope_scaling\" of type longrope is not supported for {ModelType} (only phi3).", path);
+        if (!phi3) return;
+        if (rope.Kind is not (RopeScalingKind.None or RopeScalingKind.Longrope))
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
+                $"\"rope_scaling\" of type {rope.TypeName} is not supported for phi3 (llama.cpp's phi3 knows only longrope); supported: longrope.", path);
+        if (OriginalMaxPositionEmbeddings is int original && original <= 0)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"original_max_position_embeddings\" must be a positive integer, not {original}.", path);
+        if (rope.Kind == RopeScalingKind.Longrope)
+        {
+            int pairs = RotaryDims / 2;
+            if (rope.ShortFactors!.Length != pairs)
+                throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.short_factor\" has {rope.ShortFactors.Length} values; the {RotaryDims} rotary dimensions need {pairs}.", path);
+            if (rope.LongFactors!.Length != pairs)
+                throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.long_factor\" has {rope.LongFactors.Length} values; the {RotaryDims} rotary dimensions need {pairs}.", path);
+        }
+        if (SlidingWindow is int window && window <= 0)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"sliding_window\" must be a positive integer or null, not {window}.", path);
+        if (AttentionBias == true)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"attention_bias\": true is not supported for phi3 (Phi-3's projections have no biases).", path);
+        if (HeadDimOverride is int headDim && headDim * NumAttentionHeads != HiddenSize)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
+                $"\"head_dim\" {headDim} is not supported for phi3: llama.cpp's phi3 needs hidden_size / num_attention_heads ({HiddenSize / NumAttentionHeads}).", path);
     }
 
     /// <summary>Serializes to indented JSON (for writers of model folders).</summary>

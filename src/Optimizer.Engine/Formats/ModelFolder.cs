@@ -92,6 +92,8 @@ public sealed class ModelFolder : IDisposable
         var weights = OpenWeights(folder);
         try
         {
+            // phi3 stores q/k/v and gate/up fused; the engine sees them split (docs/model-families.md, "Phi-3").
+            if (config.HasFusedProjections) weights = new FusedTensorSource(weights, config, ownsInner: true, folder);
             Validate(config, weights, folder);
             return new ModelFolder(folder, config, weights);
         }

@@ -14,6 +14,13 @@ public enum RopeScalingKind
 
     /// <summary>Llama 3.1's scheme: low frequencies ÷ factor, high ones kept, a smooth blend between.</summary>
     Llama3,
+
+    /// <summary>
+    /// Phi-3's LongRoPE (config name <c>longrope</c>, formerly <c>su</c>): pair i's frequency divided by
+    /// <c>short_factor[i]</c> (sequences up to the original context) or <c>long_factor[i]</c> (longer ones), cos/sin
+    /// multiplied by an attention factor (docs/model-families.md, "Phi-3").
+    /// </summary>
+    Longrope,
 }
 
 /// <summary>
@@ -24,6 +31,15 @@ public enum RopeScalingKind
 /// </summary>
 public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double LowFrequencyFactor, double HighFrequencyFactor, int OriginalContext)
 {
+    /// <summary>Longrope's per-pair divisors for sequences up to the original context (null for other kinds).</summary>
+    public double[]? ShortFactors { get; init; }
+
+    /// <summary>Longrope's per-pair divisors for sequences longer than the original context (null for other kinds).</summary>
+    public double[]? LongFactors { get; init; }
+
+    /// <summary>Longrope's explicit <c>attention_factor</c>, when the config gives one (else derived from the context ratio).</summary>
+    public double? AttentionFactor { get; init; }
+
     /// <summary>Plain RoPE.</summary>
     public static RopeScaling None { get; } = new(RopeScalingKind.None, 1, 0, 0, 0);
 
@@ -32,6 +48,7 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
     {
         RopeScalingKind.Linear => "linear",
         RopeScalingKind.Llama3 => "llama3",
+        RopeScalingKind.Longrope => "longrope",
         _ => null,
     };
 
@@ -67,12 +84,30 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
                     throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(original)}.", path);
                 return new RopeScaling(RopeScalingKind.Llama3, factor, low, high, (int)original);
             }
+            case "longrope" or "su":
+            {
+                double? attention = e.TryGetProperty("attention_factor", out var af) && af.ValueKind != JsonValueKind.Null ? Positive(e, "attention_factor", path) : null;
+                int original = 0;
+                if (e.TryGetProperty("original_max_position_embeddings", out var o) && o.ValueKind != JsonValueKind.Null)
+                {
+                    double value = Positive(e, "original_max_position_embeddings", path);
+                    if (value != Math.Floor(value) || value > int.MaxValue)
+                        throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(value)}.", path);
+                    original = (int)value;
+                }
+                return new RopeScaling(RopeScalingKind.Longrope, 1, 0, 0, original)
+                {
+                    ShortFactors = Factors(e, "short_factor", path),
+                    LongFactors = Factors(e, "long_factor", path),
+                    AttentionFactor = attention,
+                };
+            }
             case "dynamic":
                 throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
-                    "\"rope_scaling\" of type \"dynamic\" is not supported: its frequencies change with the sequence length and llama.cpp has no such mode, so the exported file could not match the model. Supported: linear, llama3.", path);
+                    "\"rope_scaling\" of type \"dynamic\" is not supported: its frequencies change with the sequence length and llama.cpp has no such mode, so the exported file could not match the model. Supported: linear, llama3, longrope (phi3).", path);
             default:
                 throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
-                    $"\"rope_scaling\" of type \"{type}\" is not supported; supported: linear, llama3.", path);
+                    $"\"rope_scaling\" of type \"{type}\" is not supported; supported: linear, llama3, longrope (phi3).", path);
         }
     }
 
@@ -80,9 +115,9 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
     /// The inverse frequency of each rotary pair i &lt; <paramref name="rotaryDims"/>/2: base^(−2i/d), divided by
     /// <see cref="Divisors"/>. Computed in float64.
     /// </summary>
-    public double[] InverseFrequencies(int rotaryDims, double theta)
+    public double[] InverseFrequencies(int rotaryDims, double theta, bool longContext = false)
     {
-        double[] divisors = Divisors(rotaryDims, theta);
+        double[] divisors = Divisors(rotaryDims, theta, longContext);
         var inverse = new double[rotaryDims / 2];
         for (int i = 0; i < inverse.Length; i++) inverse[i] = Math.Pow(theta, -2.0 * i / rotaryDims) / divisors[i];
         return inverse;
@@ -94,8 +129,15 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
     /// 1 / ((1 − s)/factor + s) with s = (original/λ − low) / (high − low). These are the values llama.cpp's
     /// <c>rope_freqs</c> tensor holds.
     /// </summary>
-    public double[] Divisors(int rotaryDims, double theta)
+    public double[] Divisors(int rotaryDims, double theta, bool longContext = false)
     {
+        if (Kind == RopeScalingKind.Longrope)
+        {
+            double[] factors = (longContext ? LongFactors : ShortFactors)!;
+            if (factors.Length != rotaryDims / 2)
+                throw new ArgumentException($"{factors.Length} longrope factors for {rotaryDims} rotary dimensions.", nameof(rotaryDims));
+            return (double[])factors.Clone();
+        }
         var divisors = new double[rotaryDims / 2];
         for (int i = 0; i < divisors.Length; i++)
         {
@@ -117,6 +159,21 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
         if (wavelength > OriginalContext / LowFrequencyFactor) return Factor;
         double smooth = (OriginalContext / wavelength - LowFrequencyFactor) / (HighFrequencyFactor - LowFrequencyFactor);
         return 1.0 / ((1 - smooth) / Factor + smooth);
+    }
+
+    private static double[] Factors(JsonElement e, string key, string path)
+    {
+        if (!e.TryGetProperty(key, out var v) || v.ValueKind != JsonValueKind.Array || v.GetArrayLength() == 0)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling\" of type longrope needs a non-empty list \"{key}\".", path);
+        var values = new double[v.GetArrayLength()];
+        int i = 0;
+        foreach (var item in v.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !(item.GetDouble() > 0) || double.IsInfinity(item.GetDouble()))
+                throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.{key}[{i}]\" must be a positive number, not {item.GetRawText()}.", path);
+            values[i++] = item.GetDouble();
+        }
+        return values;
     }
 
     private static string? Text(JsonElement e, string key)

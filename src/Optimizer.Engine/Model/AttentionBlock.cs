@@ -55,7 +55,16 @@ internal static class AttentionBlock
         q.Dispose();
         k.Dispose();
 
-        Tensor attended = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
+        Tensor attended;
+        if (config.AttentionWindow is int window && window < length)
+        {
+            using Tensor mask = SlidingWindowMask(length, window, x.device);
+            attended = F.scaled_dot_product_attention(qh, kh, vh, mask);
+        }
+        else
+        {
+            attended = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
+        }
         qh.Dispose();
         kh.Dispose();
         vh.Dispose();
@@ -72,6 +81,18 @@ internal static class AttentionBlock
         Tensor y1 = ExplicitScalars.Add(x, o);
         o.Dispose();
         return y1;
+    }
+
+    /// <summary>
+    /// [T, T] boolean mask of phi3's sliding window: query t attends to key s when t − window &lt; s ≤ t
+    /// (docs/model-families.md, "Phi-3").
+    /// </summary>
+    private static Tensor SlidingWindowMask(long length, int window, Device device)
+    {
+        var allowed = new bool[length * length];
+        for (long t = 0; t < length; t++)
+            for (long s = Math.Max(0, t - window + 1); s <= t; s++) allowed[t * length + s] = true;
+        return TensorMoves.MoveTo(tensor(allowed, new[] { length, length }), device);
     }
 
     /// <summary>RMSNorm of each head of <paramref name="x"/> [B, T, heads·D] with the shared γ [D]; returns [B, T, heads·D].</summary>

@@ -40,6 +40,9 @@ public static class GgufKeys
     public const string RopeFreqBase = "rope.freq_base";
     public const string RopeScalingType = "rope.scaling.type";
     public const string RopeScalingFactor = "rope.scaling.factor";
+    public const string RopeScalingAttnFactor = "rope.scaling.attn_factor";
+    public const string RopeScalingOriginalContext = "rope.scaling.original_context_length";
+    public const string SlidingWindow = "attention.sliding_window";
     public const string HeadCount = "attention.head_count";
     public const string HeadCountKv = "attention.head_count_kv";
     public const string RmsEpsilon = "attention.layer_norm_rms_epsilon";

@@ -43,15 +43,37 @@ public static class LlamaGgufExporter
         ArgumentNullException.ThrowIfNull(path);
         var config = model.Config;
         string arch = LlamaGgufNames.Architecture(config);
-        var plan = new List<(TensorRole Role, int Layer, string HfName, long[] Shape, TensorInfo Source, GgmlType Type)>();
+        var plan = new List<(TensorRole Role, int Layer, string HfName, long[] Shape, TensorInfo Source, GgmlType Type, TensorInfo[]? Parts)>();
+        var sources = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         foreach (var (role, layer, name, shape) in LlamaTensorNames.Expected(config))
         {
             var source = weights.Find(name)
                 ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights have no tensor '{name}', which the config requires.", model.Path);
             if (!source.Shape.AsSpan().SequenceEqual(shape))
                 throw new OptimizerException(ErrorCodes.TensorShapeMismatch, $"Tensor '{name}' has shape {source.ShapeText} but the config implies [{string.Join(", ", shape)}].", model.Path);
+            sources[name] = source;
+        }
+        foreach (var (role, layer, hfName, hfShape) in LlamaTensorNames.Expected(config))
+        {
+            string name = hfName;
+            long[] shape = hfShape;
+            var source = sources[name];
+            TensorInfo[]? parts = null;
+            if (config.HasFusedProjections)
+            {
+                // llama.cpp's phi3 reads q/k/v as one attn_qkv and gate/up as one ffn_up [2·I] (docs/model-families.md, "Phi-3").
+                if (role is TensorRole.K or TensorRole.V or TensorRole.Up) continue;
+                if (role is TensorRole.Q or TensorRole.Gate)
+                {
+                    parts = role == TensorRole.Q
+                        ? new[] { source, sources[LlamaTensorNames.Name(TensorRole.K, layer)], sources[LlamaTensorNames.Name(TensorRole.V, layer)] }
+                        : new[] { source, sources[LlamaTensorNames.Name(TensorRole.Up, layer)] };
+                    shape = new[] { parts.Sum(p => p.Shape[0]), shape[1] };
+                    name = Phi3Names.FusedName(role, layer)!;
+                }
+            }
             // As llama-quantize: an importance matrix also changes some types (Q4_0/Q5_0 ffn_down of the first eighth).
-            plan.Add((role, layer, name, shape, source, recipe.TypeFor(name, role, layer, shape, config, withImportance: importance is not null)));
+            plan.Add((role, layer, name, shape, source, recipe.TypeFor(name, role, layer, shape, config, withImportance: importance is not null), parts));
         }
 
         var writer = new GgufWriter();
@@ -66,25 +88,34 @@ public static class LlamaGgufExporter
 
         // llama.cpp's converter writes the llama3 RoPE divisors as the first tensor, rope_freqs (F32, one per pair).
         float[]? ropeFrequencies = RopeFrequencyDivisors(config);
-        int extra = ropeFrequencies is null ? 0 : 1;
+        // phi3's longrope: rope_factors_long and rope_factors_short first, as llama.cpp's converter writes them.
+        var extraTensors = new List<(string Name, float[] Values)>();
+        if (ropeFrequencies is not null) extraTensors.Add((LlamaGgufNames.RopeFrequencies, ropeFrequencies));
+        if (config.RopeFrequencyDivisors is null && config.Rope is { Kind: RopeScalingKind.Longrope } longrope)
+        {
+            extraTensors.Add((LlamaGgufNames.RopeFactorsLong, longrope.LongFactors!.Select(f => (float)f).ToArray()));
+            extraTensors.Add((LlamaGgufNames.RopeFactorsShort, longrope.ShortFactors!.Select(f => (float)f).ToArray()));
+        }
+        int extra = extraTensors.Count;
         int total = plan.Count + extra;
         var exported = new GgufExportedTensor[total];
-        if (ropeFrequencies is not null)
+        for (int e = 0; e < extraTensors.Count; e++)
         {
-            writer.AddTensor(LlamaGgufNames.RopeFrequencies, new long[] { ropeFrequencies.Length }, GgmlType.F32,
-                stream => stream.Write(MemoryMarshal.AsBytes(ropeFrequencies.AsSpan())));
-            exported[0] = new GgufExportedTensor(LlamaGgufNames.RopeFrequencies, LlamaGgufNames.RopeFrequencies, GgmlType.F32, (long)ropeFrequencies.Length * sizeof(float), 0);
+            var (extraName, extraValues) = extraTensors[e];
+            writer.AddTensor(extraName, new long[] { extraValues.Length }, GgmlType.F32,
+                stream => stream.Write(MemoryMarshal.AsBytes(extraValues.AsSpan())));
+            exported[e] = new GgufExportedTensor(extraName, extraName, GgmlType.F32, (long)extraValues.Length * sizeof(float), 0);
         }
         PendingError? pending = null;
         for (int index = 0; index < plan.Count; index++)
         {
             var item = plan[index];
             int i = index + extra;
-            string ggufName = LlamaGgufNames.Name(item.Role, Math.Max(0, item.Layer));
+            string ggufName = item.Parts is null ? LlamaGgufNames.Name(item.Role, Math.Max(0, item.Layer)) : LlamaGgufNames.FusedName(item.Role, item.Layer);
             writer.AddTensor(ggufName, item.Shape, item.Type, stream =>
             {
                 ct.ThrowIfCancellationRequested();
-                float[] values = TensorData.ReadFloat32(weights, item.Source);
+                float[] values = item.Parts is null ? TensorData.ReadFloat32(weights, item.Source) : ReadFused(weights, item.Parts);
                 int heads = LlamaGgufNames.PermutedHeads(item.Role, config);
                 if (heads > 0) values = QkRowPermutation.Apply<float>(values, heads, item.Shape.Length == 2 ? item.Shape[1] : 1, inverse: false);
                 long cols = item.Shape[^1];
@@ -96,7 +127,11 @@ public static class LlamaGgufExporter
                     return;
                 }
                 byte[] bytes;
-                if (encoded is not null && encoded.Tensors.TryGetValue(item.HfName, out EncodedTensor? chosen))
+                if (encoded is not null && item.Parts is not null && FusedEncoding(encoded, item.Parts, item.Type, rows, cols) is { } fusedBytes)
+                {
+                    bytes = fusedBytes;
+                }
+                else if (encoded is not null && encoded.Tensors.TryGetValue(item.HfName, out EncodedTensor? chosen))
                 {
                     if (chosen.Type != item.Type || chosen.Rows != rows || chosen.Cols != cols)
                         throw new InvalidOperationException($"{item.HfName} was encoded as {GgmlTypes.Name(chosen.Type)} {chosen.Rows} × {chosen.Cols}, "
@@ -107,6 +142,9 @@ public static class LlamaGgufExporter
                 {
                     float[]? weightsOfColumns = null;
                     importance?.TryGetQuantWeights(ggufName, out weightsOfColumns);
+                    // q, k and v read the same input: an attn_q entry stands for the fused attn_qkv.
+                    if (weightsOfColumns is null && item.Parts is not null && item.Role == TensorRole.Q)
+                        importance?.TryGetQuantWeights(LlamaGgufNames.Name(TensorRole.Q, item.Layer), out weightsOfColumns);
                     bytes = GgmlQuantizer.QuantizeMatrix(item.Type, values, rows, cols, weightsOfColumns);
                 }
                 // The round-trip error is measured on another thread while this tensor is written and the next one is
@@ -120,6 +158,34 @@ public static class LlamaGgufExporter
         var result = writer.Write(path, (i, info) => progress?.Report(new GgufExportProgress(i, total, info.Name, info.Type)), ct);
         pending?.Complete();
         return new GgufExportResult(result.Path, result.Bytes, result.Sha256, recipe.FileType, exported);
+    }
+
+    /// <summary>The rows of <paramref name="parts"/> one after the other (phi3's fused attn_qkv and ffn_up).</summary>
+    private static float[] ReadFused(ITensorSource weights, TensorInfo[] parts)
+    {
+        var arrays = parts.Select(p => TensorData.ReadFloat32(weights, p)).ToArray();
+        var values = new float[arrays.Sum(a => (long)a.Length)];
+        long offset = 0;
+        foreach (var a in arrays)
+        {
+            a.CopyTo(values, offset);
+            offset += a.Length;
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// The encoded rows of a fused tensor when every part was encoded in its type (blocks never span rows, so the parts'
+    /// bytes concatenate); null when none was; a mix cannot be written.
+    /// </summary>
+    private static byte[]? FusedEncoding(EncodedWeights encoded, TensorInfo[] parts, GgmlType type, long rows, long cols)
+    {
+        var chosen = parts.Select(p => encoded.Tensors.TryGetValue(p.Name, out EncodedTensor? e) ? e : null).ToArray();
+        if (chosen.All(c => c is null)) return null;
+        if (chosen.Any(c => c is null || c.Type != type || c.Cols != cols) || chosen.Sum(c => c!.Rows) != rows)
+            throw new InvalidOperationException($"The parts {string.Join(", ", parts.Select(p => p.Name))} were not all encoded as {GgmlTypes.Name(type)} rows of {cols}, "
+                + "which their fused tensor needs.");
+        return chosen.SelectMany(c => c!.Bytes).ToArray();
     }
 
     /// <summary>A relative RMSE being computed and where its result goes.</summary>
@@ -168,7 +234,7 @@ public static class LlamaGgufExporter
         writer.Add(GgufKeys.Arch(arch, GgufKeys.EmbeddingLength), (uint)config.HiddenSize);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.BlockCount), (uint)config.NumHiddenLayers);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.FeedForwardLength), (uint)config.IntermediateSize);
-        writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeDimensionCount), (uint)config.HeadDim);
+        writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeDimensionCount), (uint)config.RotaryDims);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeFreqBase), (float)config.RopeTheta);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCount), (uint)config.NumAttentionHeads);
         writer.Add(GgufKeys.Arch(arch, GgufKeys.HeadCountKv), (uint)config.KeyValueHeads);
@@ -178,7 +244,18 @@ public static class LlamaGgufExporter
             writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingType), "linear");
             writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingFactor), (float)linear.Factor);
         }
-        if (config.HeadDimOverride is int headDim)
+        if (config.ModelType == "phi3")
+        {
+            // As llama.cpp's converter: sliding_window 0 when the config has none; llama.cpp ignores the window of phi3
+            // (docs/model-families.md, "Phi-3").
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.SlidingWindow), (uint)(config.SlidingWindow ?? 0));
+            if (config.Rope.Kind == RopeScalingKind.Longrope)
+            {
+                writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingOriginalContext), (uint)config.LongropeOriginalContext);
+                writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingAttnFactor), (float)config.RopeAttentionFactor);
+            }
+        }
+        if (config.HeadDimOverride is int headDim && config.ModelType != "phi3")
         {
             writer.Add(GgufKeys.Arch(arch, GgufKeys.KeyLength), (uint)headDim);
             writer.Add(GgufKeys.Arch(arch, GgufKeys.ValueLength), (uint)headDim);

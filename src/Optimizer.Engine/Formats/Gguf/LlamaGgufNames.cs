@@ -37,7 +37,24 @@ public static class LlamaGgufNames
     /// The llama.cpp architecture a config is written as: <c>qwen2</c> and <c>qwen3</c> as themselves, <c>llama</c> for
     /// llama and mistral (llama.cpp runs Mistral checkpoints as llama).
     /// </summary>
-    public static string Architecture(ModelConfig config) => config.ModelType is "qwen2" or "qwen3" ? config.ModelType : "llama";
+    public static string Architecture(ModelConfig config) => config.ModelType is "qwen2" or "qwen3" or "phi3" ? config.ModelType : "llama";
+
+    /// <summary>
+    /// llama.cpp's phi3 names of the fused tensors (docs/model-families.md, "Phi-3"): <c>attn_qkv</c> for the q role (q, k,
+    /// v rows), <c>ffn_up</c> for the gate role (gate rows, then up rows).
+    /// </summary>
+    public static string FusedName(TensorRole role, int layer) => role switch
+    {
+        TensorRole.Q => "blk." + layer.ToString(CultureInfo.InvariantCulture) + ".attn_qkv.weight",
+        TensorRole.Gate => Name(TensorRole.Up, layer),
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Only q (attn_qkv) and gate (ffn_up) name fused tensors."),
+    };
+
+    /// <summary>llama.cpp's longrope factors for contexts beyond the original one (<c>LLM_TENSOR_ROPE_FACTORS_LONG</c>).</summary>
+    public const string RopeFactorsLong = "rope_factors_long.weight";
+
+    /// <summary>llama.cpp's longrope factors up to the original context (<c>LLM_TENSOR_ROPE_FACTORS_SHORT</c>).</summary>
+    public const string RopeFactorsShort = "rope_factors_short.weight";
 
     /// <summary>The name of llama.cpp's per-pair RoPE frequency divisors tensor (<c>LLM_TENSOR_ROPE_FREQS</c>).</summary>
     public const string RopeFrequencies = "rope_freqs.weight";

@@ -33,6 +33,10 @@ public static class HfFolderExporter
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(folder);
         options.Validate();
+        if (model.Config.HasFusedProjections)
+            throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
+                "The safetensors export does not write phi3 models yet (their q/k/v and gate/up projections would have to be fused back into qkv_proj and gate_up_proj); export GGUF instead.",
+                model.Path);
         CheckTarget(model, folder);
         DType floatType = options.FloatDType ?? DefaultFloatType(model);
         var roundTrip = options.CreateRoundTrip(model.Config);
