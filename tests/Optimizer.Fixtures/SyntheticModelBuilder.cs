@@ -73,6 +73,26 @@ public sealed partial class SyntheticModelBuilder
     /// </summary>
     public const string Llama3RopeScaling = """{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":256}""";
 
+    /// <summary>
+    /// Writes phi3's keys: <c>partial_rotary_factor</c>, <c>sliding_window</c> and the top-level
+    /// <c>original_max_position_embeddings</c> (null: the key is not written). Use with <see cref="SyntheticArchitecture.Phi3"/>.
+    /// </summary>
+    public SyntheticModelBuilder WithPhi3Keys(double? partialRotaryFactor = null, int? slidingWindow = null, int? originalMaxPositionEmbeddings = null) =>
+        Set(Options with { PartialRotaryFactor = partialRotaryFactor, SlidingWindow = slidingWindow, OriginalMaxPositionEmbeddings = originalMaxPositionEmbeddings });
+
+    /// <summary>Sets <c>max_position_embeddings</c>.</summary>
+    public SyntheticModelBuilder WithMaxPositionEmbeddings(int length) => Set(Options with { MaxPositionEmbeddings = length });
+
+    /// <summary>
+    /// A phi3 <c>longrope</c> <c>rope_scaling</c> for <paramref name="pairs"/> rotary pairs: short factors 1 + 0.5·i/pairs
+    /// (1 … 1.5), long factors 1 + 6·i/pairs, as the trained ones grow from the high to the low frequencies.
+    /// </summary>
+    public static string LongropeScaling(int pairs)
+    {
+        string List(double top) => string.Join(",", Enumerable.Range(0, pairs).Select(i => (1 + top * i / pairs).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        return $$"""{"type":"longrope","short_factor":[{{List(0.5)}}],"long_factor":[{{List(6)}}]}""";
+    }
+
     /// <summary>Plants (or replaces) the massive activation.</summary>
     public SyntheticModelBuilder WithMassiveActivation(MassiveActivationPlant plant)
     {

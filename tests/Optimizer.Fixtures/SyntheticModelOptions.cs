@@ -48,6 +48,15 @@ public sealed record SyntheticModelOptions
     /// <summary>The <c>rope_scaling</c> object written to config.json as JSON text (e.g. Llama 3.1's llama3 scaling), or null.</summary>
     public string? RopeScaling { get; init; }
 
+    /// <summary>phi3's <c>partial_rotary_factor</c> (null: key not written).</summary>
+    public double? PartialRotaryFactor { get; init; }
+
+    /// <summary>phi3's <c>sliding_window</c> (null: key not written).</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>phi3's top-level <c>original_max_position_embeddings</c> (null: key not written).</summary>
+    public int? OriginalMaxPositionEmbeddings { get; init; }
+
     /// <summary>The <c>max_position_embeddings</c> written to config.json.</summary>
     public int MaxPositionEmbeddings { get; init; } = 2048;
 
@@ -124,11 +133,14 @@ public sealed record SyntheticModelOptions
     /// <summary>The Hugging Face configuration these options describe.</summary>
     public ModelConfig ToModelConfig()
     {
-        bool qwen = Architecture == SyntheticArchitecture.Qwen2, qwen3 = Architecture == SyntheticArchitecture.Qwen3;
+        bool qwen = Architecture == SyntheticArchitecture.Qwen2, qwen3 = Architecture == SyntheticArchitecture.Qwen3, phi3 = Architecture == SyntheticArchitecture.Phi3;
         return new ModelConfig
         {
-            Architectures = new[] { qwen ? "Qwen2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : "LlamaForCausalLM" },
-            ModelType = qwen ? "qwen2" : qwen3 ? "qwen3" : "llama",
+            Architectures = new[] { qwen ? "Qwen2ForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : phi3 ? "Phi3ForCausalLM" : "LlamaForCausalLM" },
+            ModelType = qwen ? "qwen2" : qwen3 ? "qwen3" : phi3 ? "phi3" : "llama",
+            PartialRotaryFactor = PartialRotaryFactor,
+            SlidingWindow = SlidingWindow,
+            OriginalMaxPositionEmbeddings = OriginalMaxPositionEmbeddings,
             HeadDimOverride = qwen3 ? HeadDim : null,
             RopeScaling = RopeScaling is null ? null : System.Text.Json.JsonDocument.Parse(RopeScaling).RootElement.Clone(),
             VocabSize = VocabSize,
@@ -141,7 +153,7 @@ public sealed record SyntheticModelOptions
             RopeTheta = RopeTheta,
             MaxPositionEmbeddings = MaxPositionEmbeddings,
             TieWordEmbeddings = TieWordEmbeddings,
-            AttentionBias = qwen ? null : false,
+            AttentionBias = qwen || phi3 ? null : false,
             HiddenAct = "silu",
             BosTokenId = ByteLevelVocabulary.BosId,
             TorchDtype = WeightDType switch

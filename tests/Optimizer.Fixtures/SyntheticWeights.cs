@@ -30,7 +30,7 @@ internal sealed class SyntheticWeights
 
     public SyntheticLayerWeights[] Layers { get; }
 
-    /// <summary>Every tensor with its Hugging Face name and shape, in a fixed order.</summary>
+    /// <summary>Every tensor with its Hugging Face name and shape, in a fixed order (phi3: q/k/v and gate/up fused).</summary>
     public IEnumerable<(string Name, double[] Data, long[] Shape)> Tensors()
     {
         var o = Options;
@@ -44,9 +44,16 @@ internal sealed class SyntheticWeights
             var l = Layers[i];
             string p = $"model.layers.{i}.";
             yield return (p + "input_layernorm.weight", l.AttnNorm, new[] { d });
-            yield return (p + "self_attn.q_proj.weight", l.Q, new[] { q, d });
-            yield return (p + "self_attn.k_proj.weight", l.K, new[] { kv, d });
-            yield return (p + "self_attn.v_proj.weight", l.V, new[] { kv, d });
+            if (o.Architecture == SyntheticArchitecture.Phi3)
+            {
+                yield return (p + "self_attn.qkv_proj.weight", l.Q.Concat(l.K).Concat(l.V).ToArray(), new[] { q + 2 * kv, d });
+            }
+            else
+            {
+                yield return (p + "self_attn.q_proj.weight", l.Q, new[] { q, d });
+                yield return (p + "self_attn.k_proj.weight", l.K, new[] { kv, d });
+                yield return (p + "self_attn.v_proj.weight", l.V, new[] { kv, d });
+            }
             if (l.QBias is not null) yield return (p + "self_attn.q_proj.bias", l.QBias, new[] { q });
             if (l.KBias is not null) yield return (p + "self_attn.k_proj.bias", l.KBias, new[] { kv });
             if (l.VBias is not null) yield return (p + "self_attn.v_proj.bias", l.VBias, new[] { kv });
@@ -54,8 +61,15 @@ internal sealed class SyntheticWeights
             if (l.QNorm is not null) yield return (p + "self_attn.q_norm.weight", l.QNorm, new[] { (long)o.HeadDim });
             if (l.KNorm is not null) yield return (p + "self_attn.k_norm.weight", l.KNorm, new[] { (long)o.HeadDim });
             yield return (p + "post_attention_layernorm.weight", l.FfnNorm, new[] { d });
-            yield return (p + "mlp.gate_proj.weight", l.Gate, new[] { f, d });
-            yield return (p + "mlp.up_proj.weight", l.Up, new[] { f, d });
+            if (o.Architecture == SyntheticArchitecture.Phi3)
+            {
+                yield return (p + "mlp.gate_up_proj.weight", l.Gate.Concat(l.Up).ToArray(), new[] { 2 * f, d });
+            }
+            else
+            {
+                yield return (p + "mlp.gate_proj.weight", l.Gate, new[] { f, d });
+                yield return (p + "mlp.up_proj.weight", l.Up, new[] { f, d });
+            }
             yield return (p + "mlp.down_proj.weight", l.Down, new[] { d, f });
         }
     }

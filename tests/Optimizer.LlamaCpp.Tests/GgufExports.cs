@@ -21,6 +21,21 @@ internal static class GgufExports
     /// <summary>A qwen3 synthetic model (per-head q_norm/k_norm, explicit head_dim, no biases), tied.</summary>
     public const string Qwen3 = "qwen3-qk-norm";
 
+    // The phi3 models' names avoid "phi3" and "phi-3": llama.cpp gives a model whose general.name contains them the
+    // token attributes of Phi-3's vocabulary and fails to load one without "</s>" (docs/model-families.md, "Phi-3").
+
+    /// <summary>A Phi-3-mini-like phi3 synthetic model (fused qkv/gate_up, sliding_window 2047 ≥ every sequence run, every plant), untied.</summary>
+    public const string Phi3 = "phimini-fused";
+
+    /// <summary>A Phi-4-mini-like phi3 synthetic model (GQA, partial_rotary_factor 0.75, longrope, max context 16384), tied.</summary>
+    public const string Phi4 = "phi4-mini";
+
+    /// <summary>A phi3 synthetic model with a sliding window of 5 tokens (which llama.cpp ignores for phi3).</summary>
+    public const string Phi3Window = "phimini-window-5";
+
+    /// <summary>A phi3 synthetic model with longrope, original context 2048 and max 8192 (attention factor 1.087).</summary>
+    public const string Phi3Longrope = "phimini-longrope";
+
     /// <summary>A llama synthetic model with Llama 3.1's RoPE scaling (llama.cpp's rope_freqs tensor), untied.</summary>
     public const string Llama3 = "llama3-rope-scaling";
 
@@ -55,6 +70,14 @@ internal static class GgufExports
             Qwen2 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(5, 64)).WithArchitecture(SyntheticArchitecture.Qwen2).WithTiedEmbeddings(false),
             Qwen3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(9, 64)).WithArchitecture(SyntheticArchitecture.Qwen3).WithTiedEmbeddings(true),
             Llama3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(10, 64)).WithRopeScaling(SyntheticModelBuilder.Llama3RopeScaling).WithTiedEmbeddings(false),
+            Phi3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(14, 64)).WithArchitecture(SyntheticArchitecture.Phi3).WithTiedEmbeddings(false)
+                .WithPhi3Keys(slidingWindow: 2047, originalMaxPositionEmbeddings: 4096).WithMaxPositionEmbeddings(4096),
+            Phi4 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.MassiveActivationOnly(15, 64)).WithShape(64, 4, 4, 2)
+                .WithArchitecture(SyntheticArchitecture.Phi3).WithTiedEmbeddings(true).WithPhi3Keys(partialRotaryFactor: 0.75)
+                .WithRopeScaling(SyntheticModelBuilder.LongropeScaling(6)).WithMaxPositionEmbeddings(16384),
+            Phi3Window => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(16, 64)).WithArchitecture(SyntheticArchitecture.Phi3).WithPhi3Keys(slidingWindow: 5),
+            Phi3Longrope => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(17, 64)).WithArchitecture(SyntheticArchitecture.Phi3)
+                .WithPhi3Keys(originalMaxPositionEmbeddings: 2048).WithRopeScaling(SyntheticModelBuilder.LongropeScaling(8)).WithMaxPositionEmbeddings(8192),
             Tied => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(6, 64)).WithTiedEmbeddings(true),
             Untied => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(7, 64)).WithTiedEmbeddings(false),
             _ => throw new ArgumentException("Unknown model " + model, nameof(model)),

@@ -27,6 +27,9 @@ public sealed class LlamaCppLoadTests(ITestOutputHelper output)
     [InlineData(GgufExports.Qwen3, "Q8_0")]
     [InlineData(GgufExports.Llama3, "Q4_K_M")]
     [InlineData(GgufExports.Llama3, "Q4_0")]
+    [InlineData(GgufExports.Phi3, "Q4_K_M")]
+    [InlineData(GgufExports.Phi3, "Q8_0")]
+    [InlineData(GgufExports.Phi4, "Q4_K_M")]
     [InlineData(GgufExports.Tied, "Q4_0")]
     [InlineData(GgufExports.Tied, "Q4_K")] // llama-quantize's alias of Q4_K_M
     [InlineData(GgufExports.Untied, "BF16")]

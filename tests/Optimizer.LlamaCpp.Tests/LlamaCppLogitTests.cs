@@ -24,6 +24,9 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
     [InlineData(GgufExports.Llama3)]
     [InlineData(GgufExports.Tied)]
     [InlineData(GgufExports.Untied)]
+    [InlineData(GgufExports.Phi3)]
+    [InlineData(GgufExports.Phi4)]
+    [InlineData(GgufExports.Phi3Longrope)]
     public void F32LogitsMatchTheEngine(string model)
     {
         var export = GgufExports.Export(model, "F32");
@@ -52,6 +55,75 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
         output.WriteLine($"{model}: {ids.Length} positions, max |diff| {maxDiff:E3}, max |logit| {maxAbs:F3}, relative {maxDiff / maxAbs:E3}, top-1 agree {argmaxAgree}/{ids.Length}");
         Assert.True(maxDiff <= RelativeTolerance * maxAbs, $"{model}: max |diff| {maxDiff:E3} exceeds {RelativeTolerance:E1} x {maxAbs:F3}");
         Assert.Equal(ids.Length, argmaxAgree);
+    }
+
+    /// <summary>
+    /// llama.cpp (LLamaSharp 0.30) disables phi3's sliding window ("Phi SWA is currently disabled"), so on a model whose
+    /// window is shorter than the text its logits are the engine's without the window, and differ from Hugging Face's
+    /// (which the engine follows) — the consequence docs/model-families.md states.
+    /// </summary>
+    [Fact]
+    public void LlamaCppIgnoresThePhi3SlidingWindow()
+    {
+        var export = GgufExports.Export(GgufExports.Phi3Window, "F32");
+        using var folder = ModelFolder.Open(GgufExports.ModelPath(GgufExports.Phi3Window));
+        int[] ids = folder.Tokenizer.Encode(Text, addBos: true);
+        Assert.Equal(5, folder.Config.SlidingWindow);
+        float[] windowed = EngineLogits(folder.Config, folder.Weights, ids);
+        folder.Config.SlidingWindow = null;
+        float[] full = EngineLogits(folder.Config, folder.Weights, ids);
+        folder.Config.SlidingWindow = 5;
+        using var session = new LlamaCppSession(export.Path);
+        var judged = session.Logits(ids);
+        double toFull = MaxRelativeDifference(full, judged), toWindowed = MaxRelativeDifference(windowed, judged);
+        output.WriteLine($"{ids.Length} positions: llama.cpp vs engine without window {toFull:E3}, vs engine with window 5 {toWindowed:E3}");
+        Assert.True(toFull <= RelativeTolerance, $"llama.cpp differs from the unwindowed engine by {toFull:E3}");
+        Assert.True(toWindowed > 1e-2, $"the window changed the logits only by {toWindowed:E3}");
+    }
+
+    /// <summary>
+    /// llama.cpp picks phi3's longrope factors by the context it is given, not by the sequence: with a context beyond the
+    /// original 2048 it uses the long factors even for a short text, which is the engine's forward with the long factors.
+    /// </summary>
+    [Fact]
+    public void LlamaCppPicksTheLongropeFactorsByContextSize()
+    {
+        var export = GgufExports.Export(GgufExports.Phi3Longrope, "F32");
+        using var folder = ModelFolder.Open(GgufExports.ModelPath(GgufExports.Phi3Longrope));
+        int[] ids = folder.Tokenizer.Encode(Text, addBos: true);
+        float[] shortFactors = EngineLogits(folder.Config, folder.Weights, ids);
+        var scaling = System.Text.Json.Nodes.JsonNode.Parse(folder.Config.RopeScaling!.Value.GetRawText())!.AsObject();
+        scaling["short_factor"] = scaling["long_factor"]!.DeepClone();
+        var original = folder.Config.RopeScaling;
+        folder.Config.RopeScaling = System.Text.Json.JsonDocument.Parse(scaling.ToJsonString()).RootElement.Clone();
+        float[] longFactors = EngineLogits(folder.Config, folder.Weights, ids);
+        folder.Config.RopeScaling = original;
+        using var wide = new LlamaCppSession(export.Path, contextSize: 4096);
+        double toLong = MaxRelativeDifference(longFactors, wide.Logits(ids)), toShort = MaxRelativeDifference(shortFactors, wide.Logits(ids));
+        output.WriteLine($"context 4096: llama.cpp vs engine with long factors {toLong:E3}, with short factors {toShort:E3}");
+        Assert.True(toLong <= RelativeTolerance, $"llama.cpp at context 4096 differs from the long-factor forward by {toLong:E3}");
+        Assert.True(toShort > 1e-2, $"the long factors changed the logits only by {toShort:E3}");
+    }
+
+    private static float[] EngineLogits(ModelConfig config, ITensorSource weights, int[] ids)
+    {
+        using var llama = LlamaModel.Create(config, weights, new ModelOptions());
+        using var logits = llama.Forward(new[] { ids });
+        return logits.data<float>().ToArray();
+    }
+
+    /// <summary>max |a − b| / max |a| over every position and token.</summary>
+    private static double MaxRelativeDifference(float[] engine, IReadOnlyList<float[]> judged)
+    {
+        int vocab = judged[0].Length;
+        double maxDiff = 0, maxAbs = 0;
+        for (int t = 0; t < judged.Count; t++)
+            for (int v = 0; v < vocab; v++)
+            {
+                maxDiff = Math.Max(maxDiff, Math.Abs(engine[t * vocab + v] - judged[t][v]));
+                maxAbs = Math.Max(maxAbs, Math.Abs(engine[t * vocab + v]));
+            }
+        return maxDiff / maxAbs;
     }
 
     internal static int ArgMax(ReadOnlySpan<float> values)

@@ -11,6 +11,11 @@ namespace Optimizer.Engine.Tests.Reference;
 ///   ω_i / factor when λ &gt; L/low, ω_i when λ &lt; L/high, else (1−s)·ω_i/factor + s·ω_i with s = (L/λ − low)/(high − low)),
 ///   (q_i, q_{i+d/2}) ← (q_i cos φ − q_{i+d/2} sin φ, q_{i+d/2} cos φ + q_i sin φ);
 ///   head n attends to kv head n / (H/KV) over positions s ≤ t with softmax(q·k/√d);  h ← h + W_o o (+ b_o);
+///   phi3: q, k, v are the row blocks [0, H·D), [H·D, (H+KV)·D), [(H+KV)·D, (H+2KV)·D) of qkv_proj, gate and up the
+///   halves of gate_up_proj; only the first R = ⌊d·partial_rotary_factor⌋ dimensions of a head rotate (pairs (i, i+R/2),
+///   ω_i = θ^(−2i/R)), the rest pass through; longrope: ω_i / short_factor[i] (long_factor[i] when T exceeds the original
+///   context), the rotated pair multiplied by m = √(1 + ln(max_pos/original)/ln(original)) (1 when max_pos ≤ original);
+///   sliding window W: position t attends to s with t − W &lt; s ≤ t.
 ///   f = γ₂ ⊙ h / √(mean(h²)+ε);  h ← h + W_d (silu(W_g f) ⊙ W_u f);  logits = W_head (γ_f ⊙ h / √(mean(h²)+ε)).
 /// </summary>
 internal sealed class ReferenceDecoder
@@ -36,19 +41,41 @@ internal sealed class ReferenceDecoder
         {
             string p = $"model.layers.{l}.";
             double[] g1 = Read(p + "input_layernorm.weight"), g2 = Read(p + "post_attention_layernorm.weight");
-            double[] wq = Read(p + "self_attn.q_proj.weight"), wk = Read(p + "self_attn.k_proj.weight");
-            double[] wv = Read(p + "self_attn.v_proj.weight"), wo = Read(p + "self_attn.o_proj.weight");
+            double[] wq, wk, wv, wg, wu;
+            if (TryRead(p + "self_attn.qkv_proj.weight") is { } qkv)
+            {
+                wq = qkv[..(H * D * C)];
+                wk = qkv[(H * D * C)..((H + KV) * D * C)];
+                wv = qkv[((H + KV) * D * C)..];
+            }
+            else
+            {
+                wq = Read(p + "self_attn.q_proj.weight");
+                wk = Read(p + "self_attn.k_proj.weight");
+                wv = Read(p + "self_attn.v_proj.weight");
+            }
+            if (TryRead(p + "mlp.gate_up_proj.weight") is { } gateUp)
+            {
+                wg = gateUp[..(gateUp.Length / 2)];
+                wu = gateUp[(gateUp.Length / 2)..];
+            }
+            else
+            {
+                wg = Read(p + "mlp.gate_proj.weight");
+                wu = Read(p + "mlp.up_proj.weight");
+            }
+            double[] wo = Read(p + "self_attn.o_proj.weight");
             double[]? bq = TryRead(p + "self_attn.q_proj.bias"), bk = TryRead(p + "self_attn.k_proj.bias");
             double[]? bv = TryRead(p + "self_attn.v_proj.bias"), bo = TryRead(p + "self_attn.o_proj.bias");
             double[]? qn = TryRead(p + "self_attn.q_norm.weight"), kn = TryRead(p + "self_attn.k_norm.weight");
-            double[] wg = Read(p + "mlp.gate_proj.weight"), wu = Read(p + "mlp.up_proj.weight"), wd = Read(p + "mlp.down_proj.weight");
+            double[] wd = Read(p + "mlp.down_proj.weight");
 
             var q = new double[T][]; var k = new double[T][]; var v = new double[T][];
             for (int t = 0; t < T; t++)
             {
                 double[] a = Norm(h[t], g1);
-                q[t] = Rope(HeadNorm(MatVec(wq, a, H * D, bq), qn, D), t, H, D);
-                k[t] = Rope(HeadNorm(MatVec(wk, a, KV * D, bk), kn, D), t, KV, D);
+                q[t] = Rope(HeadNorm(MatVec(wq, a, H * D, bq), qn, D), t, H, D, T);
+                k[t] = Rope(HeadNorm(MatVec(wk, a, KV * D, bk), kn, D), t, KV, D, T);
                 v[t] = MatVec(wv, a, KV * D, bv);
             }
             var attn = new double[T][];
@@ -60,7 +87,9 @@ internal sealed class ReferenceDecoder
                     int kvHead = n / (H / KV);
                     var scores = new double[t + 1];
                     double max = double.NegativeInfinity;
-                    for (int s = 0; s <= t; s++)
+                    int first = _c.ModelType == "phi3" && _c.SlidingWindow is int w ? Math.Max(0, t - w + 1) : 0;
+                    for (int s = 0; s < first; s++) scores[s] = double.NegativeInfinity;
+                    for (int s = first; s <= t; s++)
                     {
                         double dot = 0;
                         for (int i = 0; i < D; i++) dot += q[t][n * D + i] * k[s][kvHead * D + i];
@@ -110,11 +139,16 @@ internal sealed class ReferenceDecoder
     }
 
     /// <summary>ω_i of pair i, from the config's raw <c>rope_scaling</c> JSON (read here, not through the engine's parser).</summary>
-    private double Omega(int i, int d)
+    private double Omega(int i, int d, int length)
     {
         double omega = Math.Pow(_c.RopeTheta, -2.0 * i / d);
         if (_c.RopeScaling is not { ValueKind: System.Text.Json.JsonValueKind.Object } s) return omega;
-        string type = s.GetProperty("rope_type").GetString()!;
+        string type = (s.TryGetProperty("rope_type", out var rt) ? rt : s.GetProperty("type")).GetString()!;
+        if (type is "longrope" or "su")
+        {
+            var factors = s.GetProperty(length > OriginalContext ? "long_factor" : "short_factor");
+            return omega / factors[i].GetDouble();
+        }
         double factor = s.GetProperty("factor").GetDouble();
         if (type == "linear") return omega / factor;
         double low = s.GetProperty("low_freq_factor").GetDouble(), high = s.GetProperty("high_freq_factor").GetDouble();
@@ -126,17 +160,33 @@ internal sealed class ReferenceDecoder
         return (1 - smooth) * omega / factor + smooth * omega;
     }
 
-    private double[] Rope(double[] x, int t, int heads, int d)
+    /// <summary>phi3's original context: the top-level key, Phi3Config's default 4096 when absent.</summary>
+    private int OriginalContext => _c.OriginalMaxPositionEmbeddings ?? 4096;
+
+    /// <summary>Longrope's m (explicit attention_factor, else from the context ratio); 1 otherwise.</summary>
+    private double Magnitude()
+    {
+        if (_c.RopeScaling is not { ValueKind: System.Text.Json.JsonValueKind.Object } s) return 1;
+        string type = (s.TryGetProperty("rope_type", out var rt) ? rt : s.GetProperty("type")).GetString()!;
+        if (type is not ("longrope" or "su")) return 1;
+        if (s.TryGetProperty("attention_factor", out var af)) return af.GetDouble();
+        double ratio = (double)_c.MaxPositionEmbeddings / OriginalContext;
+        return ratio <= 1 ? 1 : Math.Sqrt(1 + Math.Log(ratio) / Math.Log(OriginalContext));
+    }
+
+    private double[] Rope(double[] x, int t, int heads, int d, int length)
     {
         var r = (double[])x.Clone();
+        int rotary = _c.PartialRotaryFactor is double f ? (int)(d * f) : d;
+        double m = Magnitude();
         for (int n = 0; n < heads; n++)
         {
-            for (int i = 0; i < d / 2; i++)
+            for (int i = 0; i < rotary / 2; i++)
             {
-                double phi = t * Omega(i, d);
-                double a = x[n * d + i], b = x[n * d + i + d / 2];
-                r[n * d + i] = a * Math.Cos(phi) - b * Math.Sin(phi);
-                r[n * d + i + d / 2] = b * Math.Cos(phi) + a * Math.Sin(phi);
+                double phi = t * Omega(i, rotary, length);
+                double a = x[n * d + i], b = x[n * d + i + rotary / 2];
+                r[n * d + i] = m * (a * Math.Cos(phi) - b * Math.Sin(phi));
+                r[n * d + i + rotary / 2] = m * (b * Math.Cos(phi) + a * Math.Sin(phi));
             }
         }
         return r;

@@ -1,0 +1,282 @@
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using Optimizer.Engine.Formats;
+using Optimizer.Engine.Formats.Gguf;
+using Optimizer.Engine.Formats.HfExport;
+using Optimizer.Engine.Model;
+using Optimizer.Engine.Quantization;
+using Optimizer.Engine.Tests.Formats;
+using Optimizer.Engine.Tests.Model;
+using Optimizer.Engine.Tests.Reference;
+using Optimizer.Fixtures;
+
+namespace Optimizer.Engine.Tests.Phi3;
+
+/// <summary>
+/// phi3 (docs/model-families.md, "Phi-3"): synthetic checkpoints written with fused qkv_proj/gate_up_proj, read through
+/// the fused view, checked against the float64 reference decoder (which reads the fused tensors itself), and the
+/// config keys, refusals and GGUF layout.
+/// </summary>
+public sealed class Phi3Tests(ITestOutputHelper output)
+{
+    /// <summary>Phi-3-mini-like (MHA, sliding window 5 &lt; the 12 tokens run, every plant, BF16).</summary>
+    internal const string Window = "phi3-window-bf16";
+
+    /// <summary>Phi-4-mini-like (GQA 4/2, partial_rotary_factor 0.75: 12 of 16 dims rotate, longrope with the default original context 4096, max 16384, tied).</summary>
+    internal const string Phi4 = "phi4-partial-longrope-gqa";
+
+    /// <summary>Phi-3-128k-like longrope (original 2048, max 8192: attention factor √(1 + ln 4 / ln 2048)), F32.</summary>
+    internal const string Longrope = "phi3-longrope-f32";
+
+    public static TheoryData<string> Variants => new() { Window, Phi4, Longrope };
+
+    /// <summary>The synthetic phi3 model <paramref name="name"/>.</summary>
+    internal static SyntheticModelBuilder Variant(string name) => name switch
+    {
+        Window => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(11, 64)).WithArchitecture(SyntheticArchitecture.Phi3)
+            .WithWeightDType(DType.BF16).WithPhi3Keys(slidingWindow: 5, originalMaxPositionEmbeddings: 4096).WithMaxPositionEmbeddings(4096),
+        Phi4 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.MassiveActivationOnly(12, 64)).WithShape(64, 4, 4, 2)
+            .WithArchitecture(SyntheticArchitecture.Phi3).WithTiedEmbeddings(true).WithPhi3Keys(partialRotaryFactor: 0.75)
+            .WithRopeScaling(SyntheticModelBuilder.LongropeScaling(6)).WithMaxPositionEmbeddings(16384),
+        Longrope => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(13, 64)).WithArchitecture(SyntheticArchitecture.Phi3)
+            .WithPhi3Keys(originalMaxPositionEmbeddings: 2048).WithRopeScaling(SyntheticModelBuilder.LongropeScaling(8)).WithMaxPositionEmbeddings(8192),
+        _ => throw new ArgumentException(name, nameof(name)),
+    };
+
+    private static string Build(TempFolder temp, string name)
+    {
+        string folder = Directory.CreateDirectory(temp.File(name)).FullName;
+        Variant(name).Build(folder);
+        return folder;
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void LogitsMatchFloat64ReferenceReadingTheFusedTensors(string name)
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, name);
+        using var model = ModelFolder.Open(folder);
+        Assert.IsType<FusedTensorSource>(model.Weights);
+        int[][] batch = RandomModels.Tokens(model.Config.VocabSize, batch: 2, length: 12, seed: 5);
+
+        using var engine = LlamaModel.Create(model.Config, model.Weights, new ModelOptions());
+        using var logits = engine.Forward(batch);
+        float[] actual = logits.data<float>().ToArray();
+
+        // The reference reads the raw checkpoint (qkv_proj, gate_up_proj) and the raw config, not the engine's view.
+        using var raw = SafetensorsCheckpoint.Open(folder);
+        var reference = new ReferenceDecoder(ModelConfig.Load(Path.Combine(folder, "config.json")), raw);
+        int vocab = model.Config.VocabSize;
+        double maxAbs = 0, maxDiff = 0;
+        for (int b = 0; b < batch.Length; b++)
+        {
+            double[][] expected = reference.Logits(batch[b]);
+            for (int t = 0; t < expected.Length; t++)
+                for (int v = 0; v < vocab; v++)
+                {
+                    maxAbs = Math.Max(maxAbs, Math.Abs(expected[t][v]));
+                    maxDiff = Math.Max(maxDiff, Math.Abs(expected[t][v] - actual[(b * 12 + t) * vocab + v]));
+                }
+        }
+        output.WriteLine($"{name}: max |Δlogit| / max |logit| = {maxDiff / maxAbs:E3} (max |logit| {maxAbs:F3})");
+        Assert.True(maxAbs > 0.1, $"logits too small to be a meaningful check ({maxAbs})");
+        Assert.True(maxDiff / maxAbs <= 1e-4, $"{name}: max |Δlogit| / max |logit| = {maxDiff / maxAbs:E3} (max |logit| {maxAbs:F3})");
+    }
+
+    /// <summary>Each phi3 feature changes the reference logits far beyond the tolerance above, so that test would notice an engine that ignored it.</summary>
+    [Theory]
+    [InlineData("sliding_window")]
+    [InlineData("partial_rotary_factor")]
+    [InlineData("longrope")]
+    public void EachFeatureChangesTheLogits(string feature)
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, feature switch { "sliding_window" => Window, "partial_rotary_factor" => Phi4, _ => Longrope });
+        using var raw = SafetensorsCheckpoint.Open(folder);
+        ModelConfig with = ModelConfig.Load(Path.Combine(folder, "config.json")), without = ModelConfig.Load(Path.Combine(folder, "config.json"));
+        switch (feature)
+        {
+            case "sliding_window": without.SlidingWindow = null; break;
+            case "partial_rotary_factor": with.RopeScaling = null; without.RopeScaling = null; without.PartialRotaryFactor = null; break;
+            default: without.RopeScaling = null; break;
+        }
+        int[] tokens = RandomModels.Tokens(with.VocabSize, batch: 1, length: 12, seed: 5)[0];
+        double[][] a = new ReferenceDecoder(with, raw).Logits(tokens), b = new ReferenceDecoder(without, raw).Logits(tokens);
+        double maxAbs = a.SelectMany(r => r).Max(Math.Abs), maxDiff = 0;
+        for (int t = 0; t < a.Length; t++)
+            for (int v = 0; v < a[t].Length; v++) maxDiff = Math.Max(maxDiff, Math.Abs(a[t][v] - b[t][v]));
+        output.WriteLine($"{feature}: relative change {maxDiff / maxAbs:E3}");
+        Assert.True(maxDiff / maxAbs > 1e-2, $"{feature}: relative change {maxDiff / maxAbs:E3} is too small to tell the feature apart");
+    }
+
+    [Fact]
+    public void LongropeUsesTheShortFactorsUpToTheOriginalContextAndScalesByTheAttentionFactor()
+    {
+        using var temp = new TempFolder();
+        using var model = ModelFolder.Open(Build(temp, Longrope));
+        var config = model.Config;
+        Assert.Equal(16, config.RotaryDims);
+        Assert.Equal(2048, config.LongropeOriginalContext);
+        // max 8192 / original 2048 = 4: m = √(1 + ln 4 / ln 2048).
+        Assert.Equal(Math.Sqrt(1 + Math.Log(4) / Math.Log(2048)), config.RopeAttentionFactor, 15);
+        double[] shortInv = config.RopeInverseFrequencies(2048), longInv = config.RopeInverseFrequencies(2049);
+        for (int i = 0; i < 8; i++)
+        {
+            double plain = Math.Pow(10000, -2.0 * i / 16);
+            Assert.Equal(plain / (1 + 0.5 * i / 8), shortInv[i], 15);
+            Assert.Equal(plain / (1 + 6.0 * i / 8), longInv[i], 15);
+        }
+
+        using var phi4 = ModelFolder.Open(Build(temp, Phi4));
+        Assert.Equal(12, phi4.Config.RotaryDims);
+        Assert.Equal(6, phi4.Config.RopeInverseFrequencies().Length);
+        Assert.Equal(ModelConfig.Phi3DefaultOriginalContext, phi4.Config.LongropeOriginalContext);
+        Assert.Equal(Math.Sqrt(1 + Math.Log(4) / Math.Log(4096)), phi4.Config.RopeAttentionFactor, 15);
+    }
+
+    [Fact]
+    public void TheFusedViewPresentsRowRangesOfTheStoredTensorsWithoutFusedNames()
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, Phi4);
+        using var model = ModelFolder.Open(folder);
+        using var raw = SafetensorsCheckpoint.Open(folder);
+        var view = model.Weights;
+        Assert.DoesNotContain(view.Tensors, t => t.Name.Contains("qkv_proj", StringComparison.Ordinal) || t.Name.Contains("gate_up_proj", StringComparison.Ordinal));
+        Assert.Equal(raw.Tensors.Count + 3 * model.Config.NumHiddenLayers, view.Tensors.Count);
+        Assert.Equal(view.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal), view.Tensors.Select(t => t.Name));
+        long c = model.Config.HiddenSize, q = 4 * 16, kv = 2 * 16, f = model.Config.IntermediateSize;
+        for (int layer = 0; layer < model.Config.NumHiddenLayers; layer++)
+        {
+            var qkv = raw.Find(Phi3Names.Qkv(layer))!;
+            var gateUp = raw.Find(Phi3Names.GateUp(layer))!;
+            float[] fused = TensorData.ReadFloat32(raw, qkv), fusedMlp = TensorData.ReadFloat32(raw, gateUp);
+            var parts = new (TensorRole Role, long Row, long Rows, TensorInfo Fused, float[] Values)[]
+            {
+                (TensorRole.Q, 0, q, qkv, fused), (TensorRole.K, q, kv, qkv, fused), (TensorRole.V, q + kv, kv, qkv, fused),
+                (TensorRole.Gate, 0, f, gateUp, fusedMlp), (TensorRole.Up, f, f, gateUp, fusedMlp),
+            };
+            foreach (var (role, row, rows, fusedInfo, values) in parts)
+            {
+                var info = view.Find(LlamaTensorNames.Name(role, layer))!;
+                Assert.Equal(new[] { rows, c }, info.Shape);
+                Assert.Equal(fusedInfo.Offset + row * c * 4, info.Offset); // F32: the part is a byte range of the stored tensor
+                Assert.Equal(values.AsSpan((int)(row * c), (int)(rows * c)).ToArray(), TensorData.ReadFloat32(view, info));
+                // Chunks that split elements and cross the part's borders still deliver exactly its bytes, in order.
+                var bytes = new List<byte>();
+                long expectedOffset = 0;
+                view.ReadBytes(info, (chunk, offset) =>
+                {
+                    Assert.Equal(expectedOffset, offset);
+                    bytes.AddRange(chunk.ToArray());
+                    expectedOffset += chunk.Length;
+                }, maxChunk: 7);
+                Assert.Equal(MemoryMarshal.AsBytes(values.AsSpan((int)(row * c), (int)(rows * c))).ToArray(), bytes.ToArray());
+            }
+        }
+    }
+
+    public static TheoryData<string, string, string, string> Refusals => new()
+    {
+        { "short_factor", ErrorCodes.ConfigInvalid, """{"rope_scaling":{"type":"longrope","short_factor":[1,1,1],"long_factor":[1,1,1,1,1,1]}}""", "\"rope_scaling.short_factor\" has 3 values" },
+        { "odd rotary", ErrorCodes.ConfigInvalid, """{"partial_rotary_factor":0.7,"rope_scaling":null}""", "\"partial_rotary_factor\" gives 11 rotary dimensions" },
+        { "linear on phi3", ErrorCodes.UnsupportedConfigValue, """{"rope_scaling":{"rope_type":"linear","factor":2.0}}""", "supported: longrope" },
+        { "yarn", ErrorCodes.UnsupportedConfigValue, """{"rope_scaling":{"type":"yarn","factor":4.0}}""", "\"yarn\" is not supported" },
+        { "longrope on llama", ErrorCodes.UnsupportedConfigValue, """{"model_type":"llama","partial_rotary_factor":null}""", "longrope is not supported for llama" },
+        { "partial on llama", ErrorCodes.UnsupportedConfigValue, """{"model_type":"llama","rope_scaling":null}""", "\"partial_rotary_factor\" is not supported for llama" },
+        { "window", ErrorCodes.ConfigInvalid, """{"sliding_window":0}""", "\"sliding_window\" must be a positive integer" },
+        { "bias", ErrorCodes.UnsupportedConfigValue, """{"attention_bias":true}""", "\"attention_bias\": true is not supported for phi3" },
+    };
+
+    /// <summary>Values the engine does not implement are refused naming the key, with the config file.</summary>
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void UnsupportedOrInvalidKeysAreRefused(string what, string code, string patch, string message)
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, Phi4);
+        string path = Path.Combine(folder, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        foreach (var (key, value) in JsonNode.Parse(patch)!.AsObject()) config[key] = value?.DeepClone();
+        File.WriteAllText(path, config.ToJsonString());
+        _ = what; // names the case in the test output
+        FormatsAssert.Fails(code, path, () => ModelFolder.Open(folder), message);
+    }
+
+    [Fact]
+    public void AMissingFusedTensorIsNamed()
+    {
+        using var temp = new TempFolder();
+        string folder = Directory.CreateDirectory(temp.File("unfused")).FullName;
+        // A llama checkpoint (separate q/k/v, gate/up) whose config says phi3.
+        new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(3, 64)).Build(folder);
+        string path = Path.Combine(folder, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        config["model_type"] = "phi3";
+        File.WriteAllText(path, config.ToJsonString());
+        FormatsAssert.Fails(ErrorCodes.TensorMissing, folder, () => ModelFolder.Open(folder), "model.layers.0.self_attn.qkv_proj.weight");
+    }
+
+    [Fact]
+    public void GgufExportWritesLlamaCppsPhi3Layout()
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, Phi4);
+        using var model = ModelFolder.Open(folder);
+        using var raw = SafetensorsCheckpoint.Open(folder);
+        string path = temp.File("phi4.gguf");
+        var result = LlamaGgufExporter.Export(model, model.Weights, QuantizationRecipe.Parse("F32"), path, null, default);
+        Assert.Equal(new[] { "rope_factors_long.weight", "rope_factors_short.weight" }, result.Tensors.Take(2).Select(t => t.Name));
+        using var file = GgufFile.Open(path);
+        var m = file.Metadata;
+        Assert.Equal("phi3", m.GetString("general.architecture"));
+        Assert.Equal(12, m.GetInt32("phi3.rope.dimension_count"));
+        Assert.Equal(4096, m.GetInt32("phi3.rope.scaling.original_context_length"));
+        Assert.Equal(16384, m.GetInt32("phi3.context_length"));
+        Assert.Equal((float)Math.Sqrt(1 + Math.Log(4) / Math.Log(4096)), (float)m.GetFloat("phi3.rope.scaling.attn_factor"));
+        Assert.Equal(0, m.GetInt32("phi3.attention.sliding_window"));
+        Assert.Null(m.Find("phi3.attention.key_length"));
+        float[] Floats(string name) => MemoryMarshal.Cast<byte, float>(file.GetSpan(file.Find(name)!)).ToArray();
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (float)(1 + 6.0 * i / 6)), Floats("rope_factors_long.weight"));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (float)(1 + 0.5 * i / 6)), Floats("rope_factors_short.weight"));
+        for (int layer = 0; layer < model.Config.NumHiddenLayers; layer++)
+        {
+            string b = $"blk.{layer}.";
+            Assert.Null(file.Find(b + "attn_q.weight"));
+            Assert.Null(file.Find(b + "attn_k.weight"));
+            Assert.Null(file.Find(b + "ffn_gate.weight"));
+            Assert.Equal(new long[] { (4 + 2 * 2) * 16, 64 }, file.Find(b + "attn_qkv.weight")!.Shape);
+            Assert.Equal(new long[] { 2L * model.Config.IntermediateSize, 64 }, file.Find(b + "ffn_up.weight")!.Shape);
+            // No q/k permutation (llama.cpp runs phi3 with the rotate-half RoPE): the stored fused rows as they are.
+            Assert.Equal(TensorData.ReadFloat32(raw, raw.Find(Phi3Names.Qkv(layer))!), Floats(b + "attn_qkv.weight"));
+            Assert.Equal(TensorData.ReadFloat32(raw, raw.Find(Phi3Names.GateUp(layer))!), Floats(b + "ffn_up.weight"));
+        }
+        Assert.Null(file.Find("output.weight"));
+    }
+
+    [Fact]
+    public void WindowAndOriginalContextKeysTravelToGguf()
+    {
+        using var temp = new TempFolder();
+        using var model = ModelFolder.Open(Build(temp, Window));
+        string path = temp.File("window.gguf");
+        LlamaGgufExporter.Export(model, model.Weights, QuantizationRecipe.Parse("Q8_0"), path, null, default);
+        using var file = GgufFile.Open(path);
+        Assert.Equal(5, file.Metadata.GetInt32("phi3.attention.sliding_window"));
+        Assert.Equal(16, file.Metadata.GetInt32("phi3.rope.dimension_count"));
+        Assert.Null(file.Metadata.Find("phi3.rope.scaling.attn_factor"));
+        Assert.Null(file.Find("rope_factors_long.weight"));
+        Assert.Equal(GgmlType.Q8_0, file.Find("blk.0.attn_qkv.weight")!.Type);
+    }
+
+    [Fact]
+    public void SafetensorsExportRefusesPhi3()
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, Longrope);
+        using var model = ModelFolder.Open(folder);
+        FormatsAssert.Fails(ErrorCodes.UnsupportedArchitecture, folder,
+            () => HfFolderExporter.Export(model, model.Weights, new HfExportOptions(), temp.File("out")), "phi3", "export GGUF instead");
+    }
+}
