@@ -9,6 +9,7 @@ using Optimizer.Engine.Tests.Formats;
 using Optimizer.Engine.Tests.Model;
 using Optimizer.Engine.Tests.Reference;
 using Optimizer.Fixtures;
+using Xunit.Abstractions;
 
 namespace Optimizer.Engine.Tests.Phi3;
 
