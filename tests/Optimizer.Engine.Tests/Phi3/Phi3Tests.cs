@@ -271,6 +271,25 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         Assert.Equal(GgmlType.Q8_0, file.Find("blk.0.attn_qkv.weight")!.Type);
     }
 
+    /// <summary>
+    /// llama.cpp's quantizer treats attn_qkv as attn_v (ByteIdentityTests checks the bytes): Q4_K_M gives Q6_K where
+    /// use_more_bits holds (layers 2 and 3 of 4), which with rows of 64 falls back to Q8_0, and the default Q4_K (→ Q5_0)
+    /// elsewhere; ffn_up keeps the default's fallback.
+    /// </summary>
+    [Fact]
+    public void FusedAttnQkvGetsTheAttnVTypes()
+    {
+        using var temp = new TempFolder();
+        using var model = ModelFolder.Open(Build(temp, Window));
+        string path = temp.File("q4km.gguf");
+        LlamaGgufExporter.Export(model, model.Weights, QuantizationRecipe.Parse("Q4_K_M"), path, null, default);
+        using var file = GgufFile.Open(path);
+        Assert.Equal(GgmlType.Q5_0, file.Find("blk.1.attn_qkv.weight")!.Type);
+        Assert.Equal(GgmlType.Q8_0, file.Find("blk.2.attn_qkv.weight")!.Type);
+        Assert.Equal(GgmlType.Q8_0, file.Find("blk.3.attn_qkv.weight")!.Type);
+        Assert.Equal(GgmlType.Q5_0, file.Find("blk.3.ffn_up.weight")!.Type);
+    }
+
     [Fact]
     public void SafetensorsExportRefusesPhi3()
     {

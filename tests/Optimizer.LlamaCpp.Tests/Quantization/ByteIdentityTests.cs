@@ -31,6 +31,7 @@ public sealed class ByteIdentityTests : IClassFixture<LlamaQuantizedFiles>
         ("synthetic", Every),
         ("gqa672", Every),
         ("h160", Every),
+        ("phimini256", Every),
         ("austen", KQuants.Concat(Floats).ToArray()));
 
     public static TheoryData<string, string> FileCases() => KernelCases();

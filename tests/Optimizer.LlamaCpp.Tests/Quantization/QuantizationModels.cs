@@ -8,7 +8,7 @@ namespace Optimizer.LlamaCpp.Tests.Quantization;
 internal static class QuantizationModels
 {
     /// <summary>Model names accepted by <see cref="Open"/>.</summary>
-    public static readonly string[] Names = { "austen", "synthetic", "gqa672", "h160" };
+    public static readonly string[] Names = { "austen", "synthetic", "gqa672", "h160", "phimini256" };
 
     /// <summary>
     /// Opens <paramref name="name"/>, synthetic models written into <paramref name="scratch"/>:
@@ -22,6 +22,9 @@ internal static class QuantizationModels
     /// fallbacks), 8 layers (n/8 = 1: Q4_K_S's and the imatrix Q4_0 ffn_down rules reach layer 0).</item>
     /// <item><c>h160</c>: AllThree at hidden 160 (10 heads of 16 over 2 key/value heads), 4 layers, intermediate 416,
     /// tied embeddings: no row is a whole K-quant block (the output rule's Q8_0 for the tied embedding, every fallback).</item>
+    /// <item><c>phimini256</c>: AllThree at hidden 256 written as phi3 (fused qkv_proj/gate_up_proj; 8 heads over 4 key/value
+    /// heads, partial_rotary_factor 0.75, longrope), intermediate 768: the fused attn_qkv rule and the fused ffn_up
+    /// [2·768]. Its name avoids "phi3", which makes llama.cpp expect Phi-3's vocabulary (docs/model-families.md).</item>
     /// </list>
     /// </summary>
     public static ModelFolder Open(string name, string scratch)
@@ -39,6 +42,13 @@ internal static class QuantizationModels
                 break;
             case "h160":
                 options = SyntheticModelBuilder.Presets.AllThree(seed: 7, hiddenSize: 160) with { KeyValueHeads = 2, IntermediateSize = 416, TieWordEmbeddings = true };
+                break;
+            case "phimini256":
+                options = SyntheticModelBuilder.Presets.AllThree(seed: 9, hiddenSize: 256) with
+                {
+                    IntermediateSize = 768, Architecture = SyntheticArchitecture.Phi3, PartialRotaryFactor = 0.75,
+                    RopeScaling = SyntheticModelBuilder.LongropeScaling(12), MaxPositionEmbeddings = 16384,
+                };
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown test model.");
