@@ -290,6 +290,53 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         Assert.Equal(GgmlType.Q5_0, file.Find("blk.3.ffn_up.weight")!.Type);
     }
 
+    /// <summary>
+    /// A phi3 GGUF reads back as the same model: partial rotary from rope.dimension_count, the window, longrope from the
+    /// rope_factors tensors and attn_factor; the same tensors (attn_qkv / ffn_up split again) and logits within float32
+    /// rounding of the factors; exporting the read-back model again writes the same file contents.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Phi3GgufReadsBackAsTheSameModel(string name)
+    {
+        using var temp = new TempFolder();
+        using var source = ModelFolder.Open(Build(temp, name));
+        string path = temp.File(name + ".gguf");
+        LlamaGgufExporter.Export(source, source.Weights, QuantizationRecipe.Parse("F32"), path, null, default);
+        using var gguf = ModelFolder.Open(path);
+        var a = source.Config;
+        var b = gguf.Config;
+        Assert.Equal("phi3", b.ModelType);
+        Assert.Equal(a.RotaryDims, b.RotaryDims);
+        Assert.Equal(a.AttentionWindow, b.AttentionWindow);
+        Assert.Equal(a.Rope.Kind, b.Rope.Kind);
+        Assert.Equal((float)a.RopeAttentionFactor, (float)b.RopeAttentionFactor);
+        // The factors travel as F32: the frequencies agree to float precision.
+        Assert.All(a.RopeInverseFrequencies(12).Zip(b.RopeInverseFrequencies(12)), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-7 * p.First, $"{p.First} vs {p.Second}"));
+        Assert.IsType<FusedTensorSource>(gguf.Weights);
+        Assert.Equal(source.Weights.Tensors.Select(t => t.Name), gguf.Weights.Tensors.Select(t => t.Name));
+        foreach (var tensor in source.Weights.Tensors)
+            Assert.Equal(TensorData.ReadFloat32(source.Weights, tensor), TensorData.ReadFloat32(gguf.Weights, gguf.Weights.Find(tensor.Name)!));
+        int[][] batch = RandomModels.Tokens(a.VocabSize, batch: 1, length: 12, seed: 7);
+        using var ma = LlamaModel.Create(a, source.Weights, new ModelOptions());
+        using var mb = LlamaModel.Create(b, gguf.Weights, new ModelOptions());
+        using var la = ma.Forward(batch);
+        using var lb = mb.Forward(batch);
+        float[] x = la.data<float>().ToArray(), y = lb.data<float>().ToArray();
+        double maxAbs = x.Max(Math.Abs), maxDiff = x.Zip(y, (p, q) => Math.Abs(p - q)).Max();
+        output.WriteLine($"{name}: GGUF read-back logits differ by {maxDiff / maxAbs:E3} relative");
+        Assert.True(maxDiff / maxAbs <= 1e-5, $"{name}: {maxDiff / maxAbs:E3}");
+
+        string again = temp.File(name + ".again.gguf");
+        LlamaGgufExporter.Export(gguf, gguf.Weights, QuantizationRecipe.Parse("F32"), again, null, default);
+        using var first = GgufFile.Open(path);
+        using var second = GgufFile.Open(again);
+        Assert.Equal(first.Tensors.Select(t => t.Name), second.Tensors.Select(t => t.Name));
+        foreach (var t in first.Tensors) Assert.True(first.GetSpan(t).SequenceEqual(second.GetSpan(second.Find(t.Name)!)), t.Name);
+        foreach (string key in new[] { "phi3.rope.dimension_count", "phi3.attention.sliding_window", "phi3.rope.scaling.attn_factor", "phi3.rope.scaling.original_context_length", "phi3.context_length" })
+            Assert.Equal(first.Metadata.Find(key)?.Value, second.Metadata.Find(key)?.Value);
+    }
+
     [Fact]
     public void SafetensorsExportRefusesPhi3()
     {

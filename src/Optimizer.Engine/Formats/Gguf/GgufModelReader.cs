@@ -3,7 +3,7 @@ using Optimizer.Engine.Quantization;
 namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
-/// Opens a Llama-family GGUF file (architecture <c>llama</c> or <c>qwen2</c>) as a <see cref="ModelFolder"/>: the
+/// Opens a Llama-family GGUF file (architecture <c>llama</c>, <c>qwen2</c>, <c>qwen3</c> or <c>phi3</c>) as a <see cref="ModelFolder"/>: the
 /// config from the metadata, the weights with Hugging Face names and row order (<see cref="GgufTensorSource"/>), the
 /// tokenizer rebuilt from the tokenizer metadata on first use.
 /// </summary>
@@ -20,7 +20,8 @@ public static class GgufModelReader
         try
         {
             var config = ReadConfig(file);
-            var weights = new GgufTensorSource(file, config);
+            ITensorSource weights = new GgufTensorSource(file, config);
+            if (config.HasFusedProjections) weights = new FusedTensorSource(weights, config, ownsInner: true, System.IO.Path.GetDirectoryName(full));
             var metadata = file.Metadata;
             string folder = System.IO.Path.GetDirectoryName(full)!;
             var files = new[] { new ModelFileEntry(System.IO.Path.GetFileName(full), file.Length) };
@@ -38,9 +39,10 @@ public static class GgufModelReader
     {
         var m = file.Metadata;
         string arch = m.GetString(GgufKeys.Architecture);
-        if (arch is not ("llama" or "qwen2" or "qwen3"))
+        if (arch is not ("llama" or "qwen2" or "qwen3" or "phi3"))
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
-                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3.", file.Path);
+                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3, phi3.", file.Path);
+        bool phi3 = arch == "phi3";
         string K(string key) => GgufKeys.Arch(arch, key);
         int heads = m.GetInt32(K(GgufKeys.HeadCount));
         int hidden = m.GetInt32(K(GgufKeys.EmbeddingLength));
@@ -54,7 +56,10 @@ public static class GgufModelReader
             throw new OptimizerException(ErrorCodes.GgufModelInvalid, $"GGUF key length {keyLength} differs from value length {valueLength}; the engine needs equal head sizes.", file.Path);
         int headDim = keyLength ?? (heads > 0 ? hidden / heads : 0);
         int? ropeDims = m.FindInt32(K(GgufKeys.RopeDimensionCount));
-        if (ropeDims is int r && r != headDim)
+        double? partialRotary = null;
+        if (phi3 && ropeDims is int rp && rp != headDim && rp > 0 && (int)(headDim * ((double)rp / headDim)) == rp)
+            partialRotary = (double)rp / headDim;
+        else if (ropeDims is int r && r != headDim)
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"GGUF '{K(GgufKeys.RopeDimensionCount)}' is {r} but heads have {headDim} dimensions; partial rotary embeddings are not supported.", file.Path);
         var embedding = file.Find(LlamaGgufNames.Name(TensorRole.TokenEmbedding))
             ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The GGUF file has no tensor '{LlamaGgufNames.Name(TensorRole.TokenEmbedding)}'.", file.Path);
@@ -63,7 +68,7 @@ public static class GgufModelReader
         bool llamaBias = arch == "llama" && file.Find(LlamaGgufNames.Name(TensorRole.QBias)) is not null;
         var config = new ModelConfig
         {
-            Architectures = new[] { arch switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" } },
+            Architectures = new[] { arch switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", "phi3" => "Phi3ForCausalLM", _ => "LlamaForCausalLM" } },
             ModelType = arch,
             VocabSize = vocab,
             HiddenSize = hidden,
@@ -79,7 +84,10 @@ public static class GgufModelReader
             AttentionBias = llamaBias ? true : null,
             BosTokenId = m.FindInt32(GgufKeys.BosId) is int bos && bos < vocab ? bos : null,
             TorchDtype = "float32",
-            RopeScaling = LinearRopeScaling(m, K, file.Path),
+            RopeScaling = phi3 ? LongropeScaling(file, K) : LinearRopeScaling(m, K, file.Path),
+            PartialRotaryFactor = partialRotary,
+            SlidingWindow = phi3 && m.FindInt32(K(GgufKeys.SlidingWindow)) is int window && window > 0 ? window : null,
+            OriginalMaxPositionEmbeddings = phi3 ? m.FindInt32(K(GgufKeys.RopeScalingOriginalContext)) : null,
             RopeFrequencyDivisors = RopeFrequencyDivisors(file, headDim),
         };
         config.Validate(file.Path);
@@ -99,6 +107,28 @@ public static class GgufModelReader
         double factor = m.GetFloat(key(GgufKeys.RopeScalingFactor));
         string json = "{\"rope_type\":\"linear\",\"factor\":" + Shortest(factor).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}";
         return System.Text.Json.JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// phi3's longrope from llama.cpp's <c>rope_factors_long</c>/<c>rope_factors_short</c> tensors (F32) and
+    /// <c>rope.scaling.attn_factor</c> (kept as an explicit <c>attention_factor</c>); null when the file has neither tensor.
+    /// </summary>
+    private static System.Text.Json.JsonElement? LongropeScaling(GgufFile file, Func<string, string> key)
+    {
+        var longFactors = file.Find(LlamaGgufNames.RopeFactorsLong);
+        var shortFactors = file.Find(LlamaGgufNames.RopeFactorsShort);
+        if (longFactors is null && shortFactors is null) return null;
+        string List(GgufTensorInfo? tensor, string name)
+        {
+            if (tensor is null || tensor.Type != GgmlType.F32 || tensor.Dimensions.Length != 1)
+                throw new OptimizerException(ErrorCodes.GgufModelInvalid, $"GGUF longrope needs both '{LlamaGgufNames.RopeFactorsLong}' and '{LlamaGgufNames.RopeFactorsShort}' as F32 vectors; '{name}' is not.", file.Path);
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetSpan(tensor)).ToArray();
+            return string.Join(",", values.Select(v => ((double)v).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        string json = "{\"type\":\"longrope\",\"long_factor\":[" + List(longFactors, LlamaGgufNames.RopeFactorsLong) + "],\"short_factor\":[" + List(shortFactors, LlamaGgufNames.RopeFactorsShort) + "]";
+        if (file.Metadata.FindFloat(key(GgufKeys.RopeScalingAttnFactor)) is double attention)
+            json += ",\"attention_factor\":" + attention.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        return System.Text.Json.JsonDocument.Parse(json + "}").RootElement.Clone();
     }
 
     /// <summary>llama.cpp's per-pair RoPE divisors (<c>rope_freqs</c>, F32, head_dim/2 values) when the file has them.</summary>

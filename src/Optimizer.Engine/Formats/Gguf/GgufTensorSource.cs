@@ -25,9 +25,23 @@ public sealed class GgufTensorSource : ITensorSource
         string fileName = System.IO.Path.GetFileName(file.Path);
         var entries = new List<Entry>();
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (role, layer, name, shape) in LlamaTensorNames.Expected(config))
+        foreach (var (role, layer, hfName, hfShape) in LlamaTensorNames.Expected(config))
         {
             string ggufName = LlamaGgufNames.Name(role, Math.Max(0, layer));
+            string name = hfName;
+            long[] shape = hfShape;
+            if (config.HasFusedProjections)
+            {
+                // phi3: attn_qkv and the fused ffn_up are presented under the checkpoint's fused names; FusedTensorSource
+                // splits them (docs/model-families.md, "Phi-3").
+                if (role is TensorRole.K or TensorRole.V or TensorRole.Up) continue;
+                if (role is TensorRole.Q or TensorRole.Gate)
+                {
+                    ggufName = LlamaGgufNames.FusedName(role, layer);
+                    name = Phi3Names.FusedName(role, layer)!;
+                    shape = Phi3Names.Fused(config).First(f => f.Name == name).Shape;
+                }
+            }
             var stored = file.Find(ggufName)
                 ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The GGUF file has no tensor '{ggufName}' ({name}), which the model requires.", file.Path);
             used.Add(ggufName);
@@ -47,6 +61,11 @@ public sealed class GgufTensorSource : ITensorSource
             entries.Add(new Entry(info, stored, LlamaGgufNames.PermutedHeads(role, config)));
         }
         if (config.RopeFrequencyDivisors is not null) used.Add(LlamaGgufNames.RopeFrequencies);
+        if (config.Rope.Kind == RopeScalingKind.Longrope)
+        {
+            used.Add(LlamaGgufNames.RopeFactorsLong);
+            used.Add(LlamaGgufNames.RopeFactorsShort);
+        }
         foreach (var extra in file.Tensors.Where(t => !used.Contains(t.Name)))
             throw new OptimizerException(ErrorCodes.GgufModelInvalid,
                 $"GGUF tensor '{extra.Name}' is not part of the {config.ModelType} model described by the metadata; the engine would ignore it and compute something else.", file.Path);
