@@ -44,7 +44,9 @@ public sealed class GgufRoundTrip : IWeightRoundTrip
 
     /// <summary>The type the GGUF file stores <paramref name="tensorName"/> in, or null for a name the model does not have.</summary>
     public GgmlType? TypeOf(string tensorName) =>
-        _tensors.TryGetValue(tensorName, out var t) ? Recipe.TypeFor(tensorName, t.Role, t.Layer, t.Shape, _config, withImportance: Importance is not null) : null;
+        _tensors.TryGetValue(tensorName, out var t)
+            ? Recipe.TypeFor(tensorName, LlamaGgufNames.TypeRole(t.Role, _config), t.Layer, t.Shape, _config, withImportance: Importance is not null)
+            : null;
 
     /// <summary>
     /// Whether the importance matrix changes any stored bytes: some tensor with an entry is stored in a type whose

@@ -76,7 +76,7 @@ public static class LlamaGgufExporter
             GgmlType type = parts is null ? recipe.TypeFor(name, role, layer, shape, config, withImportance: importance is not null)
                 // llama.cpp's quantizer gives attn_qkv the attn_v rules (its ATTENTION_QKV category counts as attn_v) and
                 // the fused ffn_up the ffn_up rules (docs/model-families.md, "Phi-3").
-                : recipe.TypeFor(name, role == TensorRole.Q ? TensorRole.V : TensorRole.Up, layer, shape, config, withImportance: importance is not null);
+                : recipe.TypeFor(name, LlamaGgufNames.TypeRole(role, config), layer, shape, config, withImportance: importance is not null);
             plan.Add((role, layer, name, shape, source, type, parts));
         }
 

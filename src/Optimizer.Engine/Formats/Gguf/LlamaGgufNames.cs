@@ -50,6 +50,19 @@ public static class LlamaGgufNames
         _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Only q (attn_qkv) and gate (ffn_up) name fused tensors."),
     };
 
+    /// <summary>
+    /// The role whose quantization rules decide the GGUF type of <paramref name="role"/>'s stored tensor: phi3's q, k, v
+    /// live in the fused attn_qkv, which llama.cpp's quantizer treats as attn_v, and its gate and up in the fused ffn_up;
+    /// every other role is itself. The exporter, the evaluation's round trip and the error-compensating encoder all ask
+    /// here, so each part is encoded in the type of the tensor it is written into (docs/model-families.md, "Phi-3").
+    /// </summary>
+    public static TensorRole TypeRole(TensorRole role, ModelConfig config) => !config.HasFusedProjections ? role : role switch
+    {
+        TensorRole.Q or TensorRole.K or TensorRole.V => TensorRole.V,
+        TensorRole.Gate or TensorRole.Up => TensorRole.Up,
+        _ => role,
+    };
+
     /// <summary>llama.cpp's longrope factors for contexts beyond the original one (<c>LLM_TENSOR_ROPE_FACTORS_LONG</c>).</summary>
     public const string RopeFactorsLong = "rope_factors_long.weight";
 
