@@ -38,6 +38,36 @@ public sealed class InspectCommandTests : IClassFixture<InspectCommandTests.Mode
         Assert.Equal(new[] { "F32", "Q8_0" }, dtypes);
     }
 
+    /// <summary>
+    /// phi3 end to end through the tool: <c>optimize</c> of a phi3 folder (fused qkv_proj/gate_up_proj, partial rotary,
+    /// longrope) writes a phi3 GGUF; <c>inspect</c> of it lists the split q/k/v and gate/up with the stored attn_qkv /
+    /// ffn_up type and their rows' bytes (docs/model-families.md, "Phi-3").
+    /// </summary>
+    [Fact]
+    public void Phi3_is_optimized_and_its_gguf_inspected_with_the_fused_tensors_split()
+    {
+        string folder = Path.Combine(_model.Tiny.Root, "phimini");
+        new Optimizer.Fixtures.SyntheticModelBuilder(Optimizer.Fixtures.SyntheticModelBuilder.Presets.Clean(18, 64))
+            .WithArchitecture(Optimizer.Fixtures.SyntheticArchitecture.Phi3).WithPhi3Keys(partialRotaryFactor: 0.75)
+            .WithRopeScaling(Optimizer.Fixtures.SyntheticModelBuilder.LongropeScaling(6)).WithMaxPositionEmbeddings(8192).Build(folder);
+        string output = Path.Combine(_model.Tiny.Root, "phimini-q8");
+        var optimized = ToolProcess.Run("optimize", folder, "-o", output, "--quant", "Q8_0",
+            "--calibration-tokens", "64", "--sequence-length", "32", "--eval-tokens", "32", "--quiet");
+        Assert.True(optimized.ExitCode == 0, optimized.ToString());
+        string gguf = Path.Combine(output, "phimini.gguf");
+        using (var file = Optimizer.Engine.Formats.Gguf.GgufFile.Open(gguf))
+            Assert.Equal("phi3", file.Metadata.GetString("general.architecture"));
+        var result = ToolProcess.Run("inspect", gguf, "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.StdOut);
+        var tensors = doc.RootElement.GetProperty("tensors").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!);
+        Assert.DoesNotContain(tensors.Keys, n => n.Contains("qkv_proj", StringComparison.Ordinal));
+        var k = tensors["model.layers.1.self_attn.k_proj.weight"];
+        Assert.Equal("Q8_0", k.GetProperty("dtype").GetString());
+        Assert.Equal(64 * 64 / 32 * 34, k.GetProperty("bytes").GetInt64()); // 4 heads of 16 rows × 64 columns
+        Assert.Equal("Q8_0", tensors["model.layers.0.mlp.up_proj.weight"].GetProperty("dtype").GetString());
+    }
+
     [Fact]
     public void Text_ShowsArchitectureParametersFilesAndTensors()
     {

@@ -35,8 +35,24 @@ public static class ModelSummaryReader
             folder.Files.Select(f => new ModelSummary.FileRow(f.RelativePath.Replace('\\', '/'), f.Size)),
             folder.Weights.Tensors,
             // A GGUF model's tensors are read as floats (Q8_0 dequantized); inspect shows how the file stores them.
-            folder.Weights is Engine.Formats.Gguf.GgufTensorSource gguf
-                ? t => gguf.Stored(t.Name) is { } s ? new ModelSummary.Storage(s.TypeName, s.ByteCount) : new ModelSummary.Storage(DTypes.SafetensorsName(t.DType), t.Length)
+            // phi3's q/k/v and gate/up are row ranges of a stored attn_qkv / ffn_up: they show its type and their rows' bytes.
+            ((folder.Weights as FusedTensorSource)?.Inner ?? folder.Weights) is Engine.Formats.Gguf.GgufTensorSource gguf
+                ? t => StoredOf(gguf, t, folder.Config) ?? new ModelSummary.Storage(DTypes.SafetensorsName(t.DType), t.Length)
                 : null);
+    }
+
+    private static ModelSummary.Storage? StoredOf(Engine.Formats.Gguf.GgufTensorSource gguf, TensorInfo tensor, ModelConfig config)
+    {
+        if (gguf.Stored(tensor.Name) is { } stored) return new ModelSummary.Storage(stored.TypeName, stored.ByteCount);
+        if (!config.HasFusedProjections) return null;
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            foreach (var role in new[] { TensorRole.Q, TensorRole.K, TensorRole.V, TensorRole.Gate, TensorRole.Up })
+            {
+                if (LlamaTensorNames.Name(role, layer) == tensor.Name && gguf.Stored(Phi3Names.FusedName(role, layer)!) is { } fused)
+                    return new ModelSummary.Storage(fused.TypeName, fused.ByteCount / fused.Shape[0] * tensor.Shape[0]);
+            }
+        }
+        return null;
     }
 }

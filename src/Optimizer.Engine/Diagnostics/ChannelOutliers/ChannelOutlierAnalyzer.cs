@@ -46,7 +46,7 @@ public static class ChannelOutlierAnalyzer
             float[] query = ReadTensor(weights, queryName, (long)config.NumAttentionHeads * headDim * hidden);
 
             var layerOtcs = new List<OutlierTriggeringChannel>();
-            layerOtcs.AddRange(QueryOutlierScorer.Rows(layer, queryName, Histogram(magnitudes, layer, ProbeSite.AttnQ), headDim, options.OtcRatio));
+            layerOtcs.AddRange(QueryOutlierScorer.Rows(layer, queryName, Histogram(magnitudes, layer, ProbeSite.AttnQ), headDim, options.OtcRatio, config.RotaryDims));
             layerOtcs.AddRange(QueryOutlierScorer.Columns(layer, queryName, Histogram(magnitudes, layer, ProbeSite.AttnY2).Medians(), query, options.OtcRatio));
             otcs.AddRange(layerOtcs);
 

@@ -9,9 +9,10 @@ public static class QueryOutlierScorer
     /// <summary>
     /// Reading A: rows j with s_j = median_t |Q[t, j]| / median over (t, j') |Q[t, j']| ≥ <paramref name="ratio"/>, from
     /// the attn.q histogram; each with its rotate_half partner row within its head. Ascending by row; empty when the
-    /// overall median is 0.
+    /// overall median is 0. <paramref name="rotaryDims"/> (default: the whole head) is phi3's partial rotary: a row past
+    /// it has no partner and is its own.
     /// </summary>
-    public static IReadOnlyList<OutlierTriggeringChannel> Rows(int layer, string tensor, ChannelHistogram query, int headDim, double ratio)
+    public static IReadOnlyList<OutlierTriggeringChannel> Rows(int layer, string tensor, ChannelHistogram query, int headDim, double ratio, int? rotaryDims = null)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (headDim < 2 || headDim % 2 != 0 || query.Channels % headDim != 0)
@@ -22,7 +23,7 @@ public static class QueryOutlierScorer
         for (int j = 0; j < query.Channels; j++)
         {
             double score = query.Median(j) / overall;
-            if (score >= ratio) found.Add(new OutlierTriggeringChannel(layer, tensor, OtcReading.Row, j, RopePartner(j, headDim), score));
+            if (score >= ratio) found.Add(new OutlierTriggeringChannel(layer, tensor, OtcReading.Row, j, RopePartner(j, headDim, rotaryDims ?? headDim), score));
         }
         return found;
     }
@@ -67,11 +68,18 @@ public static class QueryOutlierScorer
     }
 
     /// <summary>The rotate_half RoPE partner of q row <paramref name="row"/>: h·d + (i + d/2) mod d for row h·d + i.</summary>
-    public static int RopePartner(int row, int headDim)
+    public static int RopePartner(int row, int headDim) => RopePartner(row, headDim, headDim);
+
+    /// <summary>
+    /// The partner of q row <paramref name="row"/> when only the first <paramref name="rotaryDims"/> dimensions of a head
+    /// rotate: h·d + (i + R/2) mod R for i &lt; R, the row itself for i ≥ R.
+    /// </summary>
+    public static int RopePartner(int row, int headDim, int rotaryDims)
     {
         if (row < 0) throw new ArgumentOutOfRangeException(nameof(row));
         if (headDim < 2 || headDim % 2 != 0) throw new ArgumentOutOfRangeException(nameof(headDim));
+        if (rotaryDims < 2 || rotaryDims % 2 != 0 || rotaryDims > headDim) throw new ArgumentOutOfRangeException(nameof(rotaryDims));
         int head = row / headDim, i = row % headDim;
-        return head * headDim + (i + headDim / 2) % headDim;
+        return i >= rotaryDims ? row : head * headDim + (i + rotaryDims / 2) % rotaryDims;
     }
 }

@@ -17,6 +17,19 @@ public class QueryOutlierScorerTests
         Assert.Equal(row, QueryOutlierScorer.RopePartner(partner, headDim));
     }
 
+    /// <summary>phi3's partial rotary (R = 12 of 16): pairs (i, i + 6) for i &lt; 12 within each head; rows 12–15 have no partner.</summary>
+    [Theory]
+    [InlineData(0, 6)]
+    [InlineData(5, 11)]
+    [InlineData(16 + 3, 16 + 9)]
+    [InlineData(12, 12)]
+    [InlineData(16 + 15, 16 + 15)]
+    public void WithPartialRotaryThePartnerIsWithinTheRotaryDimensions(int row, int partner)
+    {
+        Assert.Equal(partner, QueryOutlierScorer.RopePartner(row, 16, 12));
+        Assert.Equal(row, QueryOutlierScorer.RopePartner(partner, 16, 12));
+    }
+
     [Fact]
     public void ColumnScoreIsInputMedianTimesColumnAbsMaxOverTheMedianColumn()
     {
