@@ -40,6 +40,7 @@ public sealed class ModelConfig
     [JsonPropertyName("torch_dtype")] public string? TorchDtype { get; set; }
     [JsonPropertyName("partial_rotary_factor")] public double? PartialRotaryFactor { get; set; }
     [JsonPropertyName("original_max_position_embeddings")] public int? OriginalMaxPositionEmbeddings { get; set; }
+    [JsonPropertyName("lm_head_bias")] public bool? LmHeadBias { get; set; }
 
     /// <summary>
     /// The head dimensions RoPE rotates: head_dim · <c>partial_rotary_factor</c>, truncated (all of them when the key is
@@ -241,6 +242,8 @@ public sealed class ModelConfig
         }
         if (SlidingWindow is int window && window <= 0)
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"sliding_window\" must be a positive integer or null, not {window}.", path);
+        if (LmHeadBias == true)
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"lm_head_bias\": true is not supported (the output head has no bias in the engine or in llama.cpp's phi3).", path);
         if (AttentionBias == true)
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"attention_bias\": true is not supported for phi3 (Phi-3's projections have no biases).", path);
         if (HeadDimOverride is int headDim && headDim * NumAttentionHeads != HiddenSize)

@@ -41,6 +41,11 @@ public sealed class IntRoundTrip : IWeightRoundTrip
         {
             if (IsSelected(role, quantizeEmbeddings)) _selected.Add(name, shape);
         }
+        // phi3's safetensors export writes qkv_proj and gate_up_proj: per-row codes of the fused rows are its parts' codes.
+        if (config.HasFusedProjections)
+        {
+            foreach (var (name, shape, _) in Phi3Names.Fused(config)) _selected.Add(name, shape);
+        }
         Name = (bits == 8 ? "int8" : $"int4-g{groupSize}") + (scaleType == DType.F32 ? "-f32scale" : "");
     }
 

@@ -205,6 +205,40 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         FormatsAssert.Fails(code, path, () => ModelFolder.Open(folder), message);
     }
 
+    /// <summary>
+    /// A config.json with every key of Phi-4-mini-instruct's (values as published: 24 heads of 128 over 8 key/value heads,
+    /// partial_rotary_factor 0.75, longrope with 48 factors, original context 4096 of 131072, sliding_window 262144, tied;
+    /// training-only keys) loads; the derived values are those llama.cpp's converter writes.
+    /// </summary>
+    [Fact]
+    public void APhi4MiniConfigLoads()
+    {
+        using var temp = new TempFolder();
+        string factors = string.Join(",", Enumerable.Range(0, 48).Select(i => (1 + i / 10.0).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        string path = temp.Write("config.json", $$"""
+            {"architectures":["Phi3ForCausalLM"],"attention_bias":false,"attention_dropout":0.0,"bos_token_id":199999,
+             "embd_pdrop":0.0,"eos_token_id":199999,"full_attn_mod":1,"hidden_act":"silu","hidden_size":3072,
+             "initializer_range":0.02,"intermediate_size":8192,"interpolate_factor":1,"lm_head_bias":false,
+             "max_position_embeddings":131072,"mlp_bias":false,"model_type":"phi3","num_attention_heads":24,
+             "num_hidden_layers":32,"num_key_value_heads":8,"original_max_position_embeddings":4096,"pad_token_id":199999,
+             "partial_rotary_factor":0.75,"resid_pdrop":0.0,"rms_norm_eps":1e-05,
+             "rope_scaling":{"long_factor":[{{factors}}],"short_factor":[{{factors}}],"type":"longrope"},
+             "rope_theta":10000.0,"sliding_window":262144,"tie_word_embeddings":true,"torch_dtype":"bfloat16",
+             "transformers_version":"4.45.0","use_cache":true,"vocab_size":200064}
+            """);
+        var config = ModelConfig.Load(path);
+        Assert.Equal(128, config.HeadDim);
+        Assert.Equal(96, config.RotaryDims);
+        Assert.Equal(48, config.RopeInverseFrequencies().Length);
+        Assert.Equal(4096, config.LongropeOriginalContext);
+        Assert.Equal(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), config.RopeAttentionFactor, 15);
+        Assert.Equal(262144, config.AttentionWindow);
+        Assert.True(config.HasFusedProjections);
+
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"lm_head_bias\":false", "\"lm_head_bias\":true", StringComparison.Ordinal));
+        FormatsAssert.Fails(ErrorCodes.UnsupportedConfigValue, path, () => ModelConfig.Load(path), "\"lm_head_bias\": true");
+    }
+
     [Fact]
     public void AMissingFusedTensorIsNamed()
     {
@@ -337,13 +371,43 @@ public sealed class Phi3Tests(ITestOutputHelper output)
             Assert.Equal(first.Metadata.Find(key)?.Value, second.Metadata.Find(key)?.Value);
     }
 
-    [Fact]
-    public void SafetensorsExportRefusesPhi3()
+    /// <summary>
+    /// The safetensors export writes phi3 as its checkpoints store it (qkv_proj, gate_up_proj; no q_proj…), and the folder
+    /// opens again as the same model: F32 bit-identical, int4 with each part equal to its own int4 round trip (per-row
+    /// groups: the fused rows quantize as the parts do).
+    /// </summary>
+    [Theory]
+    [InlineData(HfWeightFormat.Float)]
+    [InlineData(HfWeightFormat.Int4)]
+    public void SafetensorsExportWritesPhi3FusedAndOpensAgain(HfWeightFormat format)
     {
         using var temp = new TempFolder();
-        string folder = Build(temp, Longrope);
+        string folder = Build(temp, Phi4);
         using var model = ModelFolder.Open(folder);
-        FormatsAssert.Fails(ErrorCodes.UnsupportedArchitecture, folder,
-            () => HfFolderExporter.Export(model, model.Weights, new HfExportOptions(), temp.File("out")), "phi3", "export GGUF instead");
+        string target = temp.File("exported");
+        HfFolderExporter.Export(model, model.Weights, new HfExportOptions { Format = format, FloatDType = DType.F32, GroupSize = 32 }, target);
+        using (var raw = SafetensorsCheckpoint.Open(target))
+        {
+            Assert.NotNull(raw.Find(Phi3Names.Qkv(0)));
+            Assert.NotNull(raw.Find(Phi3Names.GateUp(3)));
+            Assert.Null(raw.Find("model.layers.0.self_attn.q_proj.weight"));
+            Assert.Null(raw.Find("model.layers.0.mlp.up_proj.weight"));
+        }
+        using var again = ModelFolder.Open(target);
+        Assert.Equal("phi3", again.Config.ModelType);
+        Assert.Equal(0.75, again.Config.PartialRotaryFactor);
+        Assert.Equal(RopeScalingKind.Longrope, again.Config.Rope.Kind);
+        var roundTrip = new IntRoundTrip(model.Config, 4, 32);
+        foreach (var tensor in model.Weights.Tensors)
+        {
+            float[] original = TensorData.ReadFloat32(model.Weights, tensor), read = TensorData.ReadFloat32(again.Weights, again.Weights.Find(tensor.Name)!);
+            if (format == HfWeightFormat.Int4 && roundTrip.Quantizes(tensor.Name))
+            {
+                var expected = new float[original.Length];
+                Assert.True(roundTrip.TryRoundTrip(tensor.Name, original, tensor.Shape[0], tensor.Shape[1], expected));
+                original = expected;
+            }
+            Assert.Equal(original, read);
+        }
     }
 }

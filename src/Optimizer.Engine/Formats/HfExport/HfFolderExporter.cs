@@ -33,10 +33,9 @@ public static class HfFolderExporter
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(folder);
         options.Validate();
-        if (model.Config.HasFusedProjections)
-            throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
-                "The safetensors export does not write phi3 models yet (their q/k/v and gate/up projections would have to be fused back into qkv_proj and gate_up_proj); export GGUF instead.",
-                model.Path);
+        // phi3 is written with its fused qkv_proj / gate_up_proj (docs/model-families.md, "Phi-3").
+        using var fusedView = model.Config.HasFusedProjections ? new RefusedProjections(weights, model.Config) : null;
+        if (fusedView is not null) weights = fusedView;
         CheckTarget(model, folder);
         DType floatType = options.FloatDType ?? DefaultFloatType(model);
         var roundTrip = options.CreateRoundTrip(model.Config);

@@ -34,7 +34,8 @@ internal sealed class HfShardPlan
     public static HfShardPlan Create(ModelConfig config, ITensorSource weights, IntRoundTrip? roundTrip, DType floatType, long maxShardBytes)
     {
         var tensors = new List<PlannedTensor>();
-        foreach (var (_, _, name, shape) in LlamaTensorNames.Expected(config))
+        // phi3: qkv_proj and gate_up_proj as its checkpoints store them (RefusedProjections).
+        foreach (var (_, _, name, shape) in RefusedProjections.StoredTable(config))
         {
             var source = weights.Find(name)
                 ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights to export have no tensor '{name}', which the config requires.");
