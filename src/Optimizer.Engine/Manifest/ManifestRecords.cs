@@ -59,7 +59,7 @@ public sealed record ManifestArchitecture(
     double RopeTheta,
     double RmsNormEps)
 {
-    /// <summary>The <c>rope_scaling</c> type (<c>linear</c>, <c>llama3</c>), or null for plain RoPE (then not written).</summary>
+    /// <summary>The <c>rope_scaling</c> type (<c>linear</c>, <c>llama3</c>, <c>longrope</c>), or null for plain RoPE (then not written).</summary>
     public string? RopeScaling { get; init; }
 
     /// <summary>Whether heads carry q/k norms (qwen3); written only when true.</summary>

@@ -47,6 +47,11 @@ public sealed class Phi3PipelineTests(ITestOutputHelper output)
         var transformed = Assert.Single(result.Variants, v => v.Name == "transformed");
         Assert.True(transformed.KlDivergence < 1e-6, $"transformed KLD {transformed.KlDivergence}");
         Assert.Contains(result.Variants, v => v.Name == "mitigated-compensated");
+        // The manifest is schema-valid and names the longrope scaling of the Phi-4-like model.
+        string manifest = File.ReadAllText(result.Outputs[^1].Path);
+        var errors = Optimizer.Engine.Tests.Manifest.ManifestSchemaValidator.Errors(manifest);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(10)));
+        Assert.Equal(variant == Phi3Tests.Phi4 ? "longrope" : null, result.Manifest!.Model.Architecture.RopeScaling);
         var gguf = result.Outputs[0].Path;
         using var file = GgufFile.Open(gguf);
         Assert.Equal("phi3", file.Metadata.GetString("general.architecture"));
