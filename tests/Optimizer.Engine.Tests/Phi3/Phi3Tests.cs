@@ -136,6 +136,38 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         Assert.Equal(Math.Sqrt(1 + Math.Log(4) / Math.Log(4096)), phi4.Config.RopeAttentionFactor, 15);
     }
 
+    /// <summary>
+    /// An explicit <c>rope_scaling.attention_factor</c> replaces the derived one (as in Hugging Face's
+    /// <c>_compute_longrope_parameters</c>): engine and reference agree with it, and it is written as the GGUF attn_factor.
+    /// </summary>
+    [Fact]
+    public void AnExplicitAttentionFactorIsUsed()
+    {
+        using var temp = new TempFolder();
+        string folder = Build(temp, Longrope);
+        string path = Path.Combine(folder, "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json["rope_scaling"]!["attention_factor"] = 1.3;
+        File.WriteAllText(path, json.ToJsonString());
+        using var model = ModelFolder.Open(folder);
+        Assert.Equal(1.3, model.Config.RopeAttentionFactor);
+        int[] tokens = RandomModels.Tokens(model.Config.VocabSize, batch: 1, length: 12, seed: 9)[0];
+        using var engine = LlamaModel.Create(model.Config, model.Weights, new ModelOptions());
+        using var logits = engine.Forward(new[] { tokens });
+        float[] actual = logits.data<float>().ToArray();
+        using var raw = SafetensorsCheckpoint.Open(folder);
+        double[][] expected = new ReferenceDecoder(ModelConfig.Load(path), raw).Logits(tokens);
+        double maxAbs = expected.SelectMany(r => r).Max(Math.Abs), maxDiff = 0;
+        for (int t = 0; t < expected.Length; t++)
+            for (int v = 0; v < expected[t].Length; v++) maxDiff = Math.Max(maxDiff, Math.Abs(expected[t][v] - actual[t * expected[t].Length + v]));
+        output.WriteLine($"explicit attention_factor 1.3: max |Δlogit| / max |logit| = {maxDiff / maxAbs:E3}");
+        Assert.True(maxDiff / maxAbs <= 1e-4, $"{maxDiff / maxAbs:E3}");
+        string gguf = temp.File("af.gguf");
+        LlamaGgufExporter.Export(model, model.Weights, QuantizationRecipe.Parse("F32"), gguf, null, default);
+        using var file = GgufFile.Open(gguf);
+        Assert.Equal(1.3f, (float)file.Metadata.GetFloat("phi3.rope.scaling.attn_factor"));
+    }
+
     [Fact]
     public void TheFusedViewPresentsRowRangesOfTheStoredTensorsWithoutFusedNames()
     {
