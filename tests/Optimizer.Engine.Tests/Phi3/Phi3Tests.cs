@@ -166,6 +166,9 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         LlamaGgufExporter.Export(model, model.Weights, QuantizationRecipe.Parse("F32"), gguf, null, default);
         using var file = GgufFile.Open(gguf);
         Assert.Equal(1.3f, (float)file.Metadata.GetFloat("phi3.rope.scaling.attn_factor"));
+        // Read back: kept as an explicit attention_factor because it is not the derived one.
+        using var back = ModelFolder.Open(gguf);
+        Assert.Equal(1.3f, (float)back.Config.Rope.AttentionFactor!.Value);
     }
 
     [Fact]
@@ -377,6 +380,7 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         Assert.Equal(a.AttentionWindow, b.AttentionWindow);
         Assert.Equal(a.Rope.Kind, b.Rope.Kind);
         Assert.Equal((float)a.RopeAttentionFactor, (float)b.RopeAttentionFactor);
+        Assert.Null(b.Rope.AttentionFactor); // the derived factor is not written into the read-back config
         // The factors travel as F32: the frequencies agree to float precision.
         Assert.All(a.RopeInverseFrequencies(12).Zip(b.RopeInverseFrequencies(12)), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-7 * p.First, $"{p.First} vs {p.Second}"));
         Assert.IsType<FusedTensorSource>(gguf.Weights);

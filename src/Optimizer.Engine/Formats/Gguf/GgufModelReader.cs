@@ -84,7 +84,7 @@ public static class GgufModelReader
             AttentionBias = llamaBias ? true : null,
             BosTokenId = m.FindInt32(GgufKeys.BosId) is int bos && bos < vocab ? bos : null,
             TorchDtype = "float32",
-            RopeScaling = phi3 ? LongropeScaling(file, K) : LinearRopeScaling(m, K, file.Path),
+            RopeScaling = phi3 ? LongropeScaling(file, K, m.FindInt32(K(GgufKeys.ContextLength)) ?? 2048) : LinearRopeScaling(m, K, file.Path),
             PartialRotaryFactor = partialRotary,
             SlidingWindow = phi3 && m.FindInt32(K(GgufKeys.SlidingWindow)) is int window && window > 0 ? window : null,
             OriginalMaxPositionEmbeddings = phi3 ? m.FindInt32(K(GgufKeys.RopeScalingOriginalContext)) : null,
@@ -111,9 +111,11 @@ public static class GgufModelReader
 
     /// <summary>
     /// phi3's longrope from llama.cpp's <c>rope_factors_long</c>/<c>rope_factors_short</c> tensors (F32) and
-    /// <c>rope.scaling.attn_factor</c> (kept as an explicit <c>attention_factor</c>); null when the file has neither tensor.
+    /// <c>rope.scaling.attn_factor</c> (kept as an explicit <c>attention_factor</c> only when it is not the one the context
+    /// ratio gives, so that a config written from it stays the three keys older transformers accept); null when the file
+    /// has neither tensor.
     /// </summary>
-    private static System.Text.Json.JsonElement? LongropeScaling(GgufFile file, Func<string, string> key)
+    private static System.Text.Json.JsonElement? LongropeScaling(GgufFile file, Func<string, string> key, int maxPositions)
     {
         var longFactors = file.Find(LlamaGgufNames.RopeFactorsLong);
         var shortFactors = file.Find(LlamaGgufNames.RopeFactorsShort);
@@ -126,7 +128,10 @@ public static class GgufModelReader
             return string.Join(",", values.Select(v => ((double)v).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
         }
         string json = "{\"type\":\"longrope\",\"long_factor\":[" + List(longFactors, LlamaGgufNames.RopeFactorsLong) + "],\"short_factor\":[" + List(shortFactors, LlamaGgufNames.RopeFactorsShort) + "]";
-        if (file.Metadata.FindFloat(key(GgufKeys.RopeScalingAttnFactor)) is double attention)
+        int original = file.Metadata.FindInt32(key(GgufKeys.RopeScalingOriginalContext)) ?? ModelConfig.Phi3DefaultOriginalContext;
+        double scale = (double)maxPositions / original;
+        double derived = scale <= 1 ? 1 : Math.Sqrt(1 + Math.Log(scale) / Math.Log(original));
+        if (file.Metadata.FindFloat(key(GgufKeys.RopeScalingAttnFactor)) is double attention && (float)attention != (float)derived)
             json += ",\"attention_factor\":" + attention.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         return System.Text.Json.JsonDocument.Parse(json + "}").RootElement.Clone();
     }
