@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Optimizer.Engine.Formats;
 using Optimizer.Engine.Formats.Gguf;
+using Optimizer.Engine.Pipeline;
 using Optimizer.Engine.Quantization;
 using Optimizer.Fixtures;
 using Optimizer.LlamaCpp;
@@ -11,7 +12,7 @@ namespace Optimizer.LlamaCpp.Tests;
 /// <summary>
 /// A model of each family as users bring it — its architecture (Llama 3.1 with llama3 RoPE scaling, Qwen3 with q/k
 /// norms), its real tokenizer and chat template (npm, scripts/fetch-tokenizers.sh), random weights — exported at
-/// Q4_K_M: llama.cpp loads it, formats a conversation with the chat template the GGUF carries, tokenizes the prompt
+/// Q4_K_M by the whole <c>optimize</c> pipeline: llama.cpp loads it, formats a conversation with the chat template the GGUF carries, tokenizes the prompt
 /// exactly as our tokenizer does (special tokens included), and generates from it.
 /// </summary>
 public sealed class FamilyChatTests(ITestOutputHelper output)
@@ -29,9 +30,20 @@ public sealed class FamilyChatTests(ITestOutputHelper output)
             string folder = WriteModel(family, root);
             using var model = ModelFolder.Open(folder);
             Assert.NotNull(model.Tokenizer.ChatTemplate);
-            string gguf = Path.Combine(root, name + ".Q4_K_M.gguf");
-            var export = LlamaGgufExporter.Export(model, model.Weights, QuantizationRecipe.Parse("Q4_K_M"), gguf, null, CancellationToken.None);
-            Assert.Contains(export.Tensors, t => t.Type is GgmlType.Q4_K or GgmlType.Q5_0 or GgmlType.Q6_K);
+            string calibration = Path.Combine(root, "calibration.txt"), eval = Path.Combine(root, "eval.txt");
+            File.WriteAllText(calibration, LlamaCppLogitTests.Text + " " + Prose);
+            File.WriteAllText(eval, Prose + " " + LlamaCppLogitTests.Text);
+            var result = OptimizePipeline.Run(new OptimizeOptions
+            {
+                Model = folder, Output = Path.Combine(root, "out"), Quant = "Q4_K_M", Calibration = new[] { calibration }, EvalText = eval,
+                CalibrationTokens = 64, SequenceLength = 32, EvalTokens = 62, BatchSize = 2, ToolVersion = "0.0.0-test",
+            });
+            string gguf = result.Outputs[0].Path;
+            using (var file = GgufFile.Open(gguf))
+            {
+                Assert.Equal(model.Tokenizer.ChatTemplate, file.Metadata.GetString("tokenizer.chat_template"));
+                Assert.Contains(file.Tensors, t => t.Type is GgmlType.Q4_K or GgmlType.Q5_0 or GgmlType.Q6_K);
+            }
 
             using var session = new LlamaCppSession(gguf, 512);
             string prompt = session.ApplyChatTemplate(new[] { ("system", "You answer briefly."), ("user", "Name a colour of the sea.") });
@@ -64,6 +76,8 @@ public sealed class FamilyChatTests(ITestOutputHelper output)
             try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
+
+    private const string Prose = "The carriage was late, and the whole party stood in the hall a quarter of an hour longer than anybody wished, talking of the roads and the weather.";
 
     /// <summary>A two-layer model of the family (hidden 64, 4 heads / 2 KV heads, head_dim 16) with seeded random BF16 weights and the real tokenizer.</summary>
     private static string WriteModel(RealTokenizerFamily family, string root)
