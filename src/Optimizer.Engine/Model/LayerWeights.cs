@@ -26,6 +26,9 @@ internal sealed class LayerWeights : IDisposable
     public Tensor Gate { get; private set; } = null!;
     public Tensor Up { get; private set; } = null!;
     public Tensor Down { get; private set; } = null!;
+    /// <summary>Gemma's post-attention and post-FFN norm multipliers (1 + γ); null for other families.</summary>
+    public Tensor? PostAttnNorm { get; private set; }
+    public Tensor? PostFfnNorm { get; private set; }
 
     /// <summary>Reads layer <paramref name="layer"/> from <paramref name="source"/>.</summary>
     public static LayerWeights Load(ITensorSource source, ModelConfig config, int layer, Device device)
@@ -54,12 +57,35 @@ internal sealed class LayerWeights : IDisposable
             w.Gate = w.Read(source, config, TensorRole.Gate, device);
             w.Up = w.Read(source, config, TensorRole.Up, device);
             w.Down = w.Read(source, config, TensorRole.Down, device);
+            if (config.IsGemma) w.LoadGemmaNorms(source, config, device);
             return w;
         }
         catch
         {
             w.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Gemma: the extra norms, and every norm weight γ replaced by its multiplier 1 + γ (docs/architectures.md).</summary>
+    private void LoadGemmaNorms(ITensorSource source, ModelConfig config, Device device)
+    {
+        PostAttnNorm = Read(source, config, TensorRole.PostAttnNorm, device);
+        PostFfnNorm = Read(source, config, TensorRole.PostFfnNorm, device);
+        for (int i = 0; i < _owned.Count; i++)
+        {
+            Tensor t = _owned[i];
+            if (t.dim() != 1 || t.shape[0] != config.HiddenSize && t.shape[0] != config.HeadDim) continue;
+            if (!ReferenceEquals(t, AttnNorm) && !ReferenceEquals(t, FfnNorm) && !ReferenceEquals(t, PostAttnNorm) && !ReferenceEquals(t, PostFfnNorm)
+                && !ReferenceEquals(t, QNorm) && !ReferenceEquals(t, KNorm)) continue;
+            Tensor scale = NormScale.ToMultiplier(config, t);
+            _owned[i] = scale;
+            if (ReferenceEquals(t, AttnNorm)) AttnNorm = scale;
+            else if (ReferenceEquals(t, FfnNorm)) FfnNorm = scale;
+            else if (ReferenceEquals(t, PostAttnNorm)) PostAttnNorm = scale;
+            else if (ReferenceEquals(t, PostFfnNorm)) PostFfnNorm = scale;
+            else if (ReferenceEquals(t, QNorm)) QNorm = scale;
+            else KNorm = scale;
         }
     }
 
