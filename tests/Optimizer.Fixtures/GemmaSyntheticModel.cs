@@ -43,6 +43,13 @@ public sealed record GemmaSyntheticOptions
     public int? SlidingWindowPattern { get; init; }
     public DType WeightDType { get; init; } = DType.F32;
 
+    /// <summary>
+    /// γ outliers (channel, multiplier 1 + γ): on input_layernorm of layer 2 and on pre_feedforward_layernorm of the
+    /// last layer (empty: none). The consumers are not compensated: the model simply has these norms.
+    /// </summary>
+    public IReadOnlyList<(int Layer, bool Attention, int Channel, double Multiplier)> GammaOutliers { get; init; } =
+        new[] { (2, true, 9, 20.0), (-1, false, 150, 25.0) };
+
     /// <summary>Layer where the massive activation is born (its y8), or null for none.</summary>
     public int? MassiveLayer { get; init; } = 1;
     public int MassiveNeuron { get; init; } = 77;
@@ -51,10 +58,10 @@ public sealed record GemmaSyntheticOptions
     /// <summary>The post-FFN norm multiplier 1 + γ of the MA channel in the birth layer.</summary>
     public double MassiveMultiplier { get; init; } = 400;
 
-    /// <summary>A Gemma 2 model: 4 layers (0 and 2 sliding), soft-caps 5 (attention) and 10 (final) so that both act on the random logits.</summary>
+    /// <summary>A Gemma 2 model: 4 layers (0 and 2 sliding), soft-caps 5 (attention, so that it acts on the random scores) and 30 (final, as Gemma 2 ships).</summary>
     public static GemmaSyntheticOptions Gemma2Model(ulong seed = 1) => new()
     {
-        Family = GemmaFamily.Gemma2, Seed = seed, Layers = 4, AttnLogitSoftcapping = 5, FinalLogitSoftcapping = 10,
+        Family = GemmaFamily.Gemma2, Seed = seed, Layers = 4, AttnLogitSoftcapping = 5, FinalLogitSoftcapping = 30,
     };
 
     /// <summary>A Gemma 3 text model: 6 layers (layer 5 global), rope_theta 1e6 with linear factor 4 on the global layer, local base 1e4.</summary>
@@ -128,6 +135,9 @@ public static class GemmaSyntheticModel
                     break;
             }
             if (o.MassiveLayer is int birth) Plant(o, config, role, layer, birth, values);
+            foreach (var (gammaLayer, attention, channel, multiplier) in o.GammaOutliers)
+                if (role == (attention ? TensorRole.AttnNorm : TensorRole.FfnNorm) && layer == (gammaLayer < 0 ? o.Layers + gammaLayer : gammaLayer))
+                    values[channel] = multiplier - 1;
             WeightPrecision.Round(values, o.WeightDType);
             tensors.Add(new SyntheticTensor(name, o.WeightDType, shape, values.Select(v => (float)v).ToArray()));
         }

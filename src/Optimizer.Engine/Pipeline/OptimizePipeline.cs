@@ -32,6 +32,7 @@ public static class OptimizePipeline
         TransformOptions transformOptions = (options.TransformSettings ?? new TransformOptions()) with
         {
             Mitigations = Transforms.Mitigations.Parse(options.Mitigations),
+            SkipUnsupported = options.Mitigations.Trim().Equals("all", StringComparison.OrdinalIgnoreCase),
         };
         transformOptions.Validate();
         if (options.Format == OutputFormat.Gguf) QuantizationRecipe.Parse(options.EffectiveQuant);
