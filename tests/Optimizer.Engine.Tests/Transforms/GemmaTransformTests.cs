@@ -27,12 +27,13 @@ public sealed class GemmaTransformTests(ITestOutputHelper output)
     {
         using var model = ModelFolder.Open(GemmaModelTests.Folder(family));
         var input = TransformHarness.Analyze(model, TransformHarness.Calibration(Path.GetTempPath()));
-        var plan = TransformHarness.Plan(input, TransformOptions.Parse(mitigations));
+        // OTC scope all: the random Gemma models have no flagged OTC, so every head's q/k rows are balanced.
+        var plan = TransformHarness.Plan(input, TransformOptions.Parse(mitigations) with { OtcScope = OtcScope.All });
         var delta = TransformHarness.Delta(model, plan, input.Analysis.Calibration.Sequences);
         foreach (var record in plan.Records)
             output.WriteLine($"{record.Name}: {record.ChannelCount} channels in layers [{string.Join(",", record.Layers)}], scales {record.MinScale:G4}..{record.MaxScale:G4}");
         output.WriteLine($"{family} {mitigations}: max |Δlogit| {delta.MaxAbs:E3} of {delta.ReferenceMaxAbs:F3} (relative {delta.Relative:E3})");
-        Assert.False(plan.IsIdentity, $"{mitigations} planned nothing on {family}");
+        Assert.All(plan.Records, r => Assert.True(r.ChannelCount > 0, $"{r.Name} planned nothing on {family}"));
         Assert.True(delta.Relative <= Tolerance, $"{mitigations}: relative Δlogit {delta.Relative:E3}");
         if (mitigations.Contains("norm", StringComparison.Ordinal))
         {
