@@ -78,5 +78,50 @@ public static class GemmaGguf
         }
     }
 
+    /// <summary>
+    /// Completes the config a <c>gemma2</c>/<c>gemma3</c> GGUF file describes, as llama.cpp runs it: the sliding window
+    /// and layer pattern (its <c>attention.sliding_window_pattern</c> period or the fixed default), the soft-caps (gemma2
+    /// defaults 50 and 30 when absent), the query scale llama.cpp derives, Gemma 3's local RoPE base and linear scaling.
+    /// </summary>
+    internal static void ReadConfig(GgufFile file, string arch, ModelConfig config)
+    {
+        var m = file.Metadata;
+        string K(string key) => GgufKeys.Arch(arch, key);
+        bool gemma2 = arch == "gemma2";
+        config.ModelType = gemma2 ? ModelConfig.Gemma2 : ModelConfig.Gemma3Text;
+        config.Architectures = new[] { gemma2 ? "Gemma2ForCausalLM" : "Gemma3ForCausalLM" };
+        config.HiddenActivation = "gelu_pytorch_tanh";
+        config.HiddenAct = "gelu_pytorch_tanh";
+        config.HeadDimOverride = config.HeadDim;
+        config.SlidingWindow = m.FindInt32(K(SlidingWindow)) ?? 4096;
+        int period = m.FindInt32(K("attention.sliding_window_pattern")) ?? (gemma2 ? 2 : ModelConfig.Gemma3DefaultSlidingPattern);
+        if (period <= 0)
+            throw new OptimizerException(ErrorCodes.GgufModelInvalid, $"GGUF '{K("attention.sliding_window_pattern")}' is {period}; it must be positive.", file.Path);
+        config.LayerTypes = Enumerable.Range(0, config.NumHiddenLayers)
+            .Select(l => l % period < period - 1 ? ModelConfig.SlidingAttention : ModelConfig.FullAttention).ToArray();
+        bool is27B = config.NumHiddenLayers == (gemma2 ? 46 : 62);
+        config.QueryPreAttnScalar = is27B ? config.HiddenSize / config.NumAttentionHeads : config.HeadDim;
+        double? attnCap = m.FindFloat(K(AttnLogitSoftcapping)), finalCap = m.FindFloat(K(FinalLogitSoftcapping));
+        config.AttnLogitSoftcapping = gemma2 ? Shortest(attnCap ?? 50.0) : null;
+        config.FinalLogitSoftcapping = gemma2 ? Shortest(finalCap ?? 30.0) : finalCap is double f && f != 0 ? Shortest(f) : null;
+        if (!gemma2)
+        {
+            config.RopeLocalBaseFreq = Shortest(m.FindFloat(K(RopeFreqBaseSwa)) ?? 10000.0);
+            string? type = m.Find(K(RopeScalingType)) is null ? null : m.GetString(K(RopeScalingType));
+            if (type is not (null or "none" or "linear"))
+                throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"GGUF '{K(RopeScalingType)}' \"{type}\" is not supported for gemma3 (only linear).", file.Path);
+            if (type == "linear" && m.FindFloat(K(RopeScalingFactor)) is double factor && factor != 1)
+                config.RopeScaling = System.Text.Json.JsonDocument.Parse(
+                    $"{{\"rope_type\": \"linear\", \"factor\": {Shortest(factor).ToString("R", CultureInfo.InvariantCulture)}}}").RootElement.Clone();
+        }
+    }
+
+    private static double Shortest(double value)
+    {
+        float single = (float)value;
+        if (single != value || !float.IsFinite(single)) return value;
+        return double.Parse(single.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    }
+
     private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -3,7 +3,7 @@ using Optimizer.Engine.Quantization;
 namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
-/// Opens a Llama-family GGUF file (architecture <c>llama</c> or <c>qwen2</c>) as a <see cref="ModelFolder"/>: the
+/// Opens a Llama-family or Gemma GGUF file (architecture <c>llama</c>, <c>qwen2</c>, <c>gemma2</c> or <c>gemma3</c>) as a <see cref="ModelFolder"/>: the
 /// config from the metadata, the weights with Hugging Face names and row order (<see cref="GgufTensorSource"/>), the
 /// tokenizer rebuilt from the tokenizer metadata on first use.
 /// </summary>
@@ -38,9 +38,9 @@ public static class GgufModelReader
     {
         var m = file.Metadata;
         string arch = m.GetString(GgufKeys.Architecture);
-        if (arch is not ("llama" or "qwen2" or "qwen3"))
+        if (arch is not ("llama" or "qwen2" or "qwen3" or "gemma2" or "gemma3"))
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
-                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3.", file.Path);
+                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3, gemma2, gemma3.", file.Path);
         string K(string key) => GgufKeys.Arch(arch, key);
         int heads = m.GetInt32(K(GgufKeys.HeadCount));
         int hidden = m.GetInt32(K(GgufKeys.EmbeddingLength));
@@ -82,6 +82,7 @@ public static class GgufModelReader
             RopeScaling = LinearRopeScaling(m, K, file.Path),
             RopeFrequencyDivisors = RopeFrequencyDivisors(file, headDim),
         };
+        if (arch is "gemma2" or "gemma3") GemmaGguf.ReadConfig(file, arch, config);
         config.Validate(file.Path);
         return config;
     }
