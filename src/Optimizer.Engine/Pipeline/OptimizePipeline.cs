@@ -42,6 +42,7 @@ public static class OptimizePipeline
             FileKind.RequireRegular(evalPath, "evaluation text file", ErrorCodes.CalibrationPathMissing);
 
         using var folder = ModelFolder.Open(options.Model);
+        ArchitectureSupport.Check(transformOptions, folder.Config); // fails before the analysis when a named mitigation cannot apply
         CheckOutputs(folder, options, name);
         using var outputLock = OutputFolderLock.Acquire(options.Output, options.Output);
         ModelConfig config = folder.Config;
