@@ -70,23 +70,25 @@ internal sealed class LayerWeights : IDisposable
     /// <summary>Gemma: the extra norms, and every norm weight γ replaced by its multiplier 1 + γ (docs/architectures.md).</summary>
     private void LoadGemmaNorms(ITensorSource source, ModelConfig config, Device device)
     {
-        PostAttnNorm = Read(source, config, TensorRole.PostAttnNorm, device);
-        PostFfnNorm = Read(source, config, TensorRole.PostFfnNorm, device);
-        for (int i = 0; i < _owned.Count; i++)
+        AttnNorm = Multiplier(config, AttnNorm);
+        FfnNorm = Multiplier(config, FfnNorm);
+        PostAttnNorm = Multiplier(config, Read(source, config, TensorRole.PostAttnNorm, device));
+        PostFfnNorm = Multiplier(config, Read(source, config, TensorRole.PostFfnNorm, device));
+        if (QNorm is not null && KNorm is not null)
         {
-            Tensor t = _owned[i];
-            if (t.dim() != 1 || t.shape[0] != config.HiddenSize && t.shape[0] != config.HeadDim) continue;
-            if (!ReferenceEquals(t, AttnNorm) && !ReferenceEquals(t, FfnNorm) && !ReferenceEquals(t, PostAttnNorm) && !ReferenceEquals(t, PostFfnNorm)
-                && !ReferenceEquals(t, QNorm) && !ReferenceEquals(t, KNorm)) continue;
-            Tensor scale = NormScale.ToMultiplier(config, t);
-            _owned[i] = scale;
-            if (ReferenceEquals(t, AttnNorm)) AttnNorm = scale;
-            else if (ReferenceEquals(t, FfnNorm)) FfnNorm = scale;
-            else if (ReferenceEquals(t, PostAttnNorm)) PostAttnNorm = scale;
-            else if (ReferenceEquals(t, PostFfnNorm)) PostFfnNorm = scale;
-            else if (ReferenceEquals(t, QNorm)) QNorm = scale;
-            else KNorm = scale;
+            // Loaded with the other layer weights (HasQkNorm); Gemma multiplies by 1 + γ here too.
+            QNorm = Multiplier(config, QNorm);
+            KNorm = Multiplier(config, KNorm);
         }
+    }
+
+    /// <summary>Replaces the owned norm weight <paramref name="gamma"/> by 1 + γ (the old tensor is freed).</summary>
+    private Tensor Multiplier(ModelConfig config, Tensor gamma)
+    {
+        int index = _owned.IndexOf(gamma);
+        Tensor scale = NormScale.ToMultiplier(config, gamma);
+        _owned[index] = scale;
+        return scale;
     }
 
     private Tensor Read(ITensorSource source, ModelConfig config, TensorRole role, Device device)
