@@ -181,8 +181,15 @@ internal static class GemmaDecoderLayer
         probes.Emit(ProbeSite.AttnV, v);
 
         var (cos, sin) = tables.Rope(w.Layer);
-        Tensor qh = Rope(HeadNorm(q.view(batch, length, heads, headDim), w.QNorm, config).transpose(1, 2), cos, sin);
-        Tensor kh = ExpandKv(Rope(HeadNorm(k.view(batch, length, kvHeads, headDim), w.KNorm, config).transpose(1, 2), cos, sin), heads / kvHeads);
+        Tensor qn = HeadNorm(q.view(batch, length, heads, headDim), w.QNorm, config);
+        Tensor kn = HeadNorm(k.view(batch, length, kvHeads, headDim), w.KNorm, config);
+        if (w.QNorm is not null)
+        {
+            probes.Emit(ProbeSite.AttnQNorm, qn);
+            probes.Emit(ProbeSite.AttnKNorm, kn);
+        }
+        Tensor qh = Rope(qn.transpose(1, 2), cos, sin);
+        Tensor kh = ExpandKv(Rope(kn.transpose(1, 2), cos, sin), heads / kvHeads);
         Tensor vh = ExpandKv(v.view(batch, length, kvHeads, headDim).transpose(1, 2), heads / kvHeads);
         q.Dispose();
         k.Dispose();

@@ -44,10 +44,10 @@ internal static class LayerTransformer
                 break;
             case TensorRole.QNorm:
                 // One γ for every head: OtcBalancing gives every key/value head the same factor per dimension.
-                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] / t.QkRows![i]);
+                DivideVector(values, t.QkRows!, config);
                 break;
             case TensorRole.KNorm:
-                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] * t.QkRows![i]);
+                DivideVector(values, t.QkRows!.Select(r => 1 / r).ToArray(), config);
                 break;
             case TensorRole.V:
                 Matrix(values, hidden, row => 1 / (t.ValueRows?[row] ?? 1), t.AttnColumns);
