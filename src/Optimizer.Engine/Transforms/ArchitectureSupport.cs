@@ -17,7 +17,7 @@ public static class ArchitectureSupport
     public static string? Unsupported(Mitigation mitigation, ModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (mitigation == Mitigation.Otc && config.HasQkNorm)
+        if (mitigation == Mitigation.Otc && config.IsGemma3)
             return $"otc is not exact on {config.ModelType}: q_norm/k_norm re-normalize each query and key head after q_proj/k_proj, "
                 + "so scaling their rows by 1/s and s changes the attention scores.";
         return null;

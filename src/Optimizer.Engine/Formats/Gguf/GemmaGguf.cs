@@ -69,12 +69,8 @@ public static class GemmaGguf
         if (config.FinalLogitSoftcapping is double f) writer.Add(GgufKeys.Arch(arch, FinalLogitSoftcapping), (float)f);
         if (config.IsGemma3)
         {
+            // rope.scaling.type/factor (linear) are written with the Llama keys from rope_scaling.
             writer.Add(GgufKeys.Arch(arch, RopeFreqBaseSwa), (float)(config.RopeLocalBaseFreq ?? 10000.0));
-            if (config.RopeLinearFactor != 1.0)
-            {
-                writer.Add(GgufKeys.Arch(arch, RopeScalingType), "linear");
-                writer.Add(GgufKeys.Arch(arch, RopeScalingFactor), (float)config.RopeLinearFactor);
-            }
         }
     }
 
