@@ -94,6 +94,8 @@ public static class ErrorCodes
     public const string GgufExportInvalid = "OOPT1118";
     /// <summary>The model's tokenizer cannot be written as GGUF tokenizer metadata, or GGUF tokenizer metadata cannot be read.</summary>
     public const string GgufTokenizerUnsupported = "OOPT1119";
+    /// <summary>A model of a supported family that llama.cpp would run differently (e.g. a Gemma layer pattern it does not read).</summary>
+    public const string GgufArchitectureUnsupported = "OOPT1120";
 
     // transforms (OOPT1130-1139)
     /// <summary>A mitigation list names an unknown mitigation, is empty, or combines none with others.</summary>
@@ -102,6 +104,8 @@ public static class ErrorCodes
     public const string TransformOptionInvalid = "OOPT1131";
     /// <summary>A transform plan does not fit the model it is applied to (layer count, widths, tensor types).</summary>
     public const string TransformPlanMismatch = "OOPT1132";
+    /// <summary>A mitigation that is not exact on the model's architecture was requested explicitly.</summary>
+    public const string TransformUnsupportedArchitecture = "OOPT1133";
 
     // evaluation (OOPT1140-1149)
     /// <summary>Activation quantization settings are invalid (bits, mode, missing or mismatched static scales, non-finite range).</summary>

@@ -45,6 +45,12 @@ internal static class GgufExports
     /// <summary>A llama synthetic model with an untied head and every planted outlier mechanism.</summary>
     public const string Untied = "llama-untied";
 
+    /// <summary>A synthetic Gemma 2 model (soft-caps, sliding window 6, head_dim 64, planted BOS massive activation).</summary>
+    public const string Gemma2 = "gemma2";
+
+    /// <summary>A synthetic Gemma 3 text model (q/k norms, local/global RoPE with linear scaling, one global layer of six).</summary>
+    public const string Gemma3 = "gemma3";
+
     private static readonly string Folder = CreateFolder();
     private static readonly ConcurrentDictionary<string, Lazy<string>> Models = new();
     private static readonly ConcurrentDictionary<string, Lazy<GgufExportResult>> Files = new();
@@ -65,6 +71,11 @@ internal static class GgufExports
     {
         if (model == Austen) return RepositoryPaths.AustenFixture;
         string folder = Directory.CreateDirectory(Path.Combine(Folder, model)).FullName;
+        if (model is Gemma2 or Gemma3)
+        {
+            GemmaSyntheticModel.Write(model == Gemma2 ? GemmaSyntheticOptions.Gemma2Model() : GemmaSyntheticOptions.Gemma3Model(), folder);
+            return folder;
+        }
         var builder = model switch
         {
             Qwen2 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(5, 64)).WithArchitecture(SyntheticArchitecture.Qwen2).WithTiedEmbeddings(false),

@@ -15,6 +15,13 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
     /// </summary>
     public const double RelativeTolerance = 2e-5;
 
+    /// <summary>
+    /// The same bound for the GELU families (Gemma): ggml's CPU GELU rounds its float32 input to f16 and reads the result
+    /// from an f16 table (<c>GGML_GELU_FP16</c> in ggml-cpu's vec.h), an error of up to ~1e-3 per activation that the
+    /// engine's float32 GELU-tanh does not make. Measured: synthetic gemma2 2.5e-4, gemma3 2.5e-5 relative.
+    /// </summary>
+    public const double GeluRelativeTolerance = 1e-3;
+
     internal const string Text = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.";
 
     [Theory]
@@ -27,6 +34,8 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
     [InlineData(GgufExports.Phi3)]
     [InlineData(GgufExports.Phi4)]
     [InlineData(GgufExports.Phi3Longrope)]
+    [InlineData(GgufExports.Gemma2)]
+    [InlineData(GgufExports.Gemma3)]
     public void F32LogitsMatchTheEngine(string model)
     {
         var export = GgufExports.Export(model, "F32");
@@ -52,8 +61,9 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
             }
             if (ArgMax(row) == ArgMax(judged[t])) argmaxAgree++;
         }
+        double tolerance = folder.Config.IsGemma ? GeluRelativeTolerance : RelativeTolerance;
         output.WriteLine($"{model}: {ids.Length} positions, max |diff| {maxDiff:E3}, max |logit| {maxAbs:F3}, relative {maxDiff / maxAbs:E3}, top-1 agree {argmaxAgree}/{ids.Length}");
-        Assert.True(maxDiff <= RelativeTolerance * maxAbs, $"{model}: max |diff| {maxDiff:E3} exceeds {RelativeTolerance:E1} x {maxAbs:F3}");
+        Assert.True(maxDiff <= tolerance * maxAbs, $"{model}: max |diff| {maxDiff:E3} exceeds {tolerance:E1} x {maxAbs:F3}");
         Assert.Equal(ids.Length, argmaxAgree);
     }
 

@@ -28,14 +28,32 @@ public static class LlamaTensorNames
         new(TensorRole.Down, "model.layers.{0}.mlp.down_proj.weight", true, c => new long[] { c.HiddenSize, c.IntermediateSize }, _ => true),
         new(TensorRole.QNorm, "model.layers.{0}.self_attn.q_norm.weight", true, c => new long[] { c.HeadDim }, c => c.HasQkNorm),
         new(TensorRole.KNorm, "model.layers.{0}.self_attn.k_norm.weight", true, c => new long[] { c.HeadDim }, c => c.HasQkNorm),
+        new(TensorRole.PostAttnNorm, "model.layers.{0}.post_attention_layernorm.weight", true, c => new long[] { c.HiddenSize }, c => c.HasPostNorms),
+        new(TensorRole.PostFfnNorm, "model.layers.{0}.post_feedforward_layernorm.weight", true, c => new long[] { c.HiddenSize }, c => c.HasPostNorms),
     };
 
-    /// <summary>The Hugging Face name of <paramref name="role"/> (layer ignored for model-level roles).</summary>
-    public static string Name(TensorRole role, int layer = 0)
+    /// <summary>
+    /// Gemma's FFN input norm (role <see cref="TensorRole.FfnNorm"/>, the norm whose output is y2) is
+    /// <c>pre_feedforward_layernorm</c>; its <c>post_attention_layernorm</c> is <see cref="TensorRole.PostAttnNorm"/>.
+    /// </summary>
+    private const string GemmaFfnNorm = "model.layers.{0}.pre_feedforward_layernorm.weight";
+
+    private static string Template(Row row, ModelConfig? config) =>
+        row.Role == TensorRole.FfnNorm && config is { HasPostNorms: true } ? GemmaFfnNorm : row.Template;
+
+    /// <summary>
+    /// The Hugging Face name of <paramref name="role"/> in <paramref name="config"/>'s family (differs from
+    /// <see cref="Name(TensorRole, int)"/> only for Gemma's FFN norm).
+    /// </summary>
+    public static string Name(TensorRole role, int layer, ModelConfig? config)
     {
         var row = Rows[(int)role];
-        return row.PerLayer ? string.Format(System.Globalization.CultureInfo.InvariantCulture, row.Template, layer) : row.Template;
+        string template = Template(row, config);
+        return row.PerLayer ? string.Format(System.Globalization.CultureInfo.InvariantCulture, template, layer) : template;
     }
+
+    /// <summary>The Hugging Face name of <paramref name="role"/> (layer ignored for model-level roles) in the Llama families.</summary>
+    public static string Name(TensorRole role, int layer = 0) => Name(role, layer, null);
 
     /// <summary>Whether <paramref name="role"/> belongs to each decoder layer (true) or to the model (false).</summary>
     public static bool IsPerLayer(TensorRole role) => Rows[(int)role].PerLayer;
@@ -50,11 +68,11 @@ public static class LlamaTensorNames
     public static IEnumerable<(TensorRole Role, int Layer, string Name, long[] Shape)> Expected(ModelConfig config)
     {
         foreach (var row in Rows.Where(r => !r.PerLayer && r.Present(config)))
-            yield return (row.Role, -1, row.Template, row.Shape(config));
+            yield return (row.Role, -1, Template(row, config), row.Shape(config));
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
             foreach (var row in Rows.Where(r => r.PerLayer && r.Present(config)))
-                yield return (row.Role, layer, Name(row.Role, layer), row.Shape(config));
+                yield return (row.Role, layer, Name(row.Role, layer, config), row.Shape(config));
         }
     }
 }

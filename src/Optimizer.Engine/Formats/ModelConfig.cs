@@ -8,9 +8,9 @@ namespace Optimizer.Engine.Formats;
 /// qwen3, phi3; docs/model-families.md). Every key is bound by name; <see cref="Load"/> validates the values and refuses what
 /// the engine does not implement rather than ignoring it.
 /// </summary>
-public sealed class ModelConfig
+public sealed partial class ModelConfig
 {
-    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2", "qwen3", "phi3" };
+    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text" };
 
     /// <summary>Mixture-of-experts model types, refused with their own message.</summary>
     private static readonly string[] MixtureOfExpertsModelTypes = { "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe", "phimoe", "granitemoe", "dbrx" };
@@ -94,8 +94,8 @@ public sealed class ModelConfig
     /// <summary>Whether q/k/v projections carry a bias (always for qwen2; <c>attention_bias</c> for llama).</summary>
     [JsonIgnore] public bool HasQkvBias => ModelType == "qwen2" || AttentionBias == true;
 
-    /// <summary>Whether each attention head's q and k are RMS-normalized (per head, γ of size head_dim) before RoPE (qwen3).</summary>
-    [JsonIgnore] public bool HasQkNorm => ModelType == "qwen3";
+    /// <summary>Whether each attention head's q and k are RMS-normalized (per head, γ of size head_dim) before RoPE (qwen3, gemma3_text).</summary>
+    [JsonIgnore] public bool HasQkNorm => ModelType is "qwen3" or Gemma3Text;
 
     /// <summary>The parsed <c>rope_scaling</c> (plain RoPE when absent); throws for what <see cref="Validate"/> refuses.</summary>
     [JsonIgnore] public Formats.RopeScaling Rope => Formats.RopeScaling.Parse(RopeScaling, "config.json");
@@ -156,6 +156,7 @@ public sealed class ModelConfig
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"config.json is not valid: {FirstSentence(ex.Message)}", path, line, col, ex);
         }
         if (config is null) throw new OptimizerException(ErrorCodes.ConfigInvalid, "config.json is empty (null).", path);
+        config.ApplyFamilyDefaults(bytes);
         config.Validate(path);
         return config;
     }
@@ -168,6 +169,7 @@ public sealed class ModelConfig
         if (Array.IndexOf(MixtureOfExpertsModelTypes, ModelType) >= 0)
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
                 $"\"{ModelType}\" is a mixture-of-experts model, which is not supported; supported dense families: {string.Join(", ", SupportedModelTypes)}.", path);
+        RefuseMultimodalGemma(path);
         if (Array.IndexOf(SupportedModelTypes, ModelType) < 0)
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
                 $"Architecture \"{ModelType}\" is not supported; supported: {string.Join(", ", SupportedModelTypes)}.", path);
@@ -189,6 +191,11 @@ public sealed class ModelConfig
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rms_norm_eps\" must be a positive number, not {RmsNormEps}.", path);
         if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
             throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_theta\" must be a positive number, not {RopeTheta}.", path);
+        if (IsGemma)
+        {
+            ValidateGemma(path);
+            return;
+        }
         if (HiddenAct is not ("silu" or "swish"))
             throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"hidden_act\" \"{HiddenAct}\" is not supported (only silu).", path);
         if (PretrainingTp != 1)

@@ -9,7 +9,7 @@ namespace Optimizer.Engine.Manifest;
 public static class ManifestOrdering
 {
     /// <summary>The forward-order rank of a site id; unknown ids rank after every known site.</summary>
-    public static int SiteRank(string site) => ProbeSites.TryParse(site, out var s) ? (int)s : ProbeSites.All.Count;
+    public static int SiteRank(string site) => ProbeSites.TryParse(site, out var s) ? ProbeSites.ForwardRank(s) : ProbeSites.ForwardCount;
 
     /// <summary>The manifest with every array in its documented order.</summary>
     public static OutlierManifest Normalize(OutlierManifest m) => m with

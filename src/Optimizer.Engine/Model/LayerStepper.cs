@@ -54,7 +54,8 @@ internal sealed class LayerStepper : IDisposable
                 using Tensor onDevice = ids.to(ScalarType.Int64, device);
                 using Tensor flatIds = onDevice.reshape(-1);
                 using Tensor rows = embedding.index_select(0, flatIds);
-                stepper._hidden.Add(rows.view(b, t, config.HiddenSize).contiguous());
+                using Tensor scaled = config.IsGemma ? GemmaDecoderLayer.ScaleEmbedding(rows, config) : rows.alias();
+                stepper._hidden.Add(scaled.view(b, t, config.HiddenSize).contiguous());
                 start += count;
             }
             return stepper;
@@ -87,10 +88,18 @@ internal sealed class LayerStepper : IDisposable
             Tensor next;
             using (var scope = NewDisposeScope())
             {
-                using var rope = RotaryEmbedding.For(_config, length, _device);
                 var probes = new ProbeDispatch(probe, layer, batch, length, flat, firstToken);
-                using Tensor y1 = AttentionBlock.Forward(_hidden[i], layerWeights, _config, rope, probes, null);
-                next = FeedForwardBlock.Forward(y1, layerWeights, _config, probes, null).MoveToOuterDisposeScope();
+                if (_config.IsGemma)
+                {
+                    using var tables = new GemmaForwardTables(_config, length, _device);
+                    next = GemmaDecoderLayer.Forward(_hidden[i], layerWeights, tables, probes, null).MoveToOuterDisposeScope();
+                }
+                else
+                {
+                    using var rope = RotaryEmbedding.For(_config, length, _device);
+                    using Tensor y1 = AttentionBlock.Forward(_hidden[i], layerWeights, _config, rope, probes, null);
+                    next = FeedForwardBlock.Forward(y1, layerWeights, _config, probes, null).MoveToOuterDisposeScope();
+                }
             }
             firstToken += (long)batch * length;
             if (advance)

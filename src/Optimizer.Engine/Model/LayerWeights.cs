@@ -26,6 +26,9 @@ internal sealed class LayerWeights : IDisposable
     public Tensor Gate { get; private set; } = null!;
     public Tensor Up { get; private set; } = null!;
     public Tensor Down { get; private set; } = null!;
+    /// <summary>Gemma's post-attention and post-FFN norm multipliers (1 + γ); null for other families.</summary>
+    public Tensor? PostAttnNorm { get; private set; }
+    public Tensor? PostFfnNorm { get; private set; }
 
     /// <summary>Reads layer <paramref name="layer"/> from <paramref name="source"/>.</summary>
     public static LayerWeights Load(ITensorSource source, ModelConfig config, int layer, Device device)
@@ -54,6 +57,7 @@ internal sealed class LayerWeights : IDisposable
             w.Gate = w.Read(source, config, TensorRole.Gate, device);
             w.Up = w.Read(source, config, TensorRole.Up, device);
             w.Down = w.Read(source, config, TensorRole.Down, device);
+            if (config.IsGemma) w.LoadGemmaNorms(source, config, device);
             return w;
         }
         catch
@@ -61,6 +65,30 @@ internal sealed class LayerWeights : IDisposable
             w.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Gemma: the extra norms, and every norm weight γ replaced by its multiplier 1 + γ (docs/model-families.md, "Gemma 2 and Gemma 3 text").</summary>
+    private void LoadGemmaNorms(ITensorSource source, ModelConfig config, Device device)
+    {
+        AttnNorm = Multiplier(config, AttnNorm);
+        FfnNorm = Multiplier(config, FfnNorm);
+        PostAttnNorm = Multiplier(config, Read(source, config, TensorRole.PostAttnNorm, device));
+        PostFfnNorm = Multiplier(config, Read(source, config, TensorRole.PostFfnNorm, device));
+        if (QNorm is not null && KNorm is not null)
+        {
+            // Loaded with the other layer weights (HasQkNorm); Gemma multiplies by 1 + γ here too.
+            QNorm = Multiplier(config, QNorm);
+            KNorm = Multiplier(config, KNorm);
+        }
+    }
+
+    /// <summary>Replaces the owned norm weight <paramref name="gamma"/> by 1 + γ (the old tensor is freed).</summary>
+    private Tensor Multiplier(ModelConfig config, Tensor gamma)
+    {
+        int index = _owned.IndexOf(gamma);
+        Tensor scale = NormScale.ToMultiplier(config, gamma);
+        _owned[index] = scale;
+        return scale;
     }
 
     private Tensor Read(ITensorSource source, ModelConfig config, TensorRole role, Device device)

@@ -67,7 +67,7 @@ public sealed class LlamaModel : IDisposable
         {
             using var noGrad = no_grad();
             Tensor embedding = Track(owned, WeightLoader.LoadFloat32(weights, config, TensorRole.TokenEmbedding, 0, device));
-            Tensor finalNorm = Track(owned, WeightLoader.LoadFloat32(weights, config, TensorRole.FinalNorm, 0, device));
+            Tensor finalNorm = Track(owned, NormScale.ToMultiplier(config, WeightLoader.LoadFloat32(weights, config, TensorRole.FinalNorm, 0, device)));
             Tensor head = config.TieWordEmbeddings
                 ? embedding
                 : Track(owned, WeightLoader.LoadFloat32(weights, config, TensorRole.OutputHead, 0, device));
@@ -100,7 +100,7 @@ public sealed class LlamaModel : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Tensor hidden = Hidden(inputIds, probe, firstTokenIndex, ct);
-        Tensor logits = F.linear(hidden, _head);
+        Tensor logits = HeadLogits(hidden);
         return TensorMoves.MoveTo(logits, ScalarType.Float32, CPU).MoveToOuterDisposeScope();
     }
 
@@ -133,7 +133,7 @@ public sealed class LlamaModel : IDisposable
             ct.ThrowIfCancellationRequested();
             long count = Math.Min(chunk, length - 1 - start);
             using var step = NewDisposeScope();
-            Tensor logProbs = F.linear(hidden.narrow(1, start, count), _head).log_softmax(-1);
+            Tensor logProbs = HeadLogits(hidden.narrow(1, start, count)).log_softmax(-1);
             Tensor picked = logProbs.gather(-1, targets.narrow(1, start, count).unsqueeze(-1)).squeeze(-1).neg();
             parts.Add(picked.MoveToOuterDisposeScope());
         }
@@ -156,7 +156,9 @@ public sealed class LlamaModel : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var noGrad = no_grad();
-        return F.linear(hidden, _head);
+        Tensor logits = F.linear(hidden, _head);
+        if (!Config.IsGemma || Config.FinalLogitSoftcapping is null) return logits;
+        using (logits) return GemmaDecoderLayer.SoftCap(logits, Config.FinalLogitSoftcapping);
     }
 
     /// <summary>Embedding, every decoder layer and the final norm: [B, T, C] float32 on the device (in the caller's scope).</summary>
@@ -168,7 +170,9 @@ public sealed class LlamaModel : IDisposable
         long[] ids = TokenBatch.Validate(inputIds, Config.VocabSize, out int batch, out int length);
         Tensor idsOnDevice = inputIds.to(ScalarType.Int64, TorchDevice);
         Tensor hidden = _embedding.index_select(0, idsOnDevice.reshape(-1)).view(batch, length, Config.HiddenSize);
-        using var rope = RotaryEmbedding.For(Config, length, TorchDevice);
+        if (Config.IsGemma) hidden = GemmaDecoderLayer.ScaleEmbedding(hidden, Config);
+        using var gemma = Config.IsGemma ? new GemmaForwardTables(Config, length, TorchDevice) : null;
+        using var rope = gemma is null ? RotaryEmbedding.For(Config, length, TorchDevice) : null;
         var quantization = Options.ActivationQuantization;
         for (int layer = 0; layer < Config.NumHiddenLayers; layer++)
         {
@@ -180,8 +184,15 @@ public sealed class LlamaModel : IDisposable
                 try
                 {
                     var probes = new ProbeDispatch(probe, layer, batch, length, ids, firstTokenIndex);
-                    using Tensor y1 = AttentionBlock.Forward(hidden, weights, Config, rope, probes, quantization);
-                    next = FeedForwardBlock.Forward(y1, weights, Config, probes, quantization).MoveToOuterDisposeScope();
+                    if (gemma is not null)
+                    {
+                        next = GemmaDecoderLayer.Forward(hidden, weights, gemma, probes, quantization).MoveToOuterDisposeScope();
+                    }
+                    else
+                    {
+                        using Tensor y1 = AttentionBlock.Forward(hidden, weights, Config, rope!, probes, quantization);
+                        next = FeedForwardBlock.Forward(y1, weights, Config, probes, quantization).MoveToOuterDisposeScope();
+                    }
                 }
                 finally
                 {

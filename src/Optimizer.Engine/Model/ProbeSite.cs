@@ -42,8 +42,12 @@ public enum ProbeSite
     Y6,
     /// <summary><c>y7</c>: down_proj output.</summary>
     Y7,
-    /// <summary><c>y8</c>: y1 + y7 = decoder layer output.</summary>
+    /// <summary><c>y8</c>: y1 + y7 = decoder layer output (Gemma: y1 + post_norm).</summary>
     Y8,
+    /// <summary><c>attn.post_norm</c>: output of the post-attention norm (Gemma), added to the residual to give y1.</summary>
+    AttnPostNorm,
+    /// <summary><c>post_norm</c>: output of the post-FFN norm applied to y7 (Gemma), added to y1 to give y8.</summary>
+    PostNorm,
 }
 
 /// <summary>The table of <see cref="ProbeSite"/> string ids (stable; used in manifests and on the command line).</summary>
@@ -53,17 +57,37 @@ public static class ProbeSites
     {
         "attn.y1", "attn.norm_in", "attn.y2", "attn.q", "attn.k", "attn.q_norm", "attn.k_norm", "attn.v", "attn.out", "attn.o",
         "y1", "norm_in", "y2", "y3", "y4", "y5", "y6", "y7", "y8",
+        "attn.post_norm", "post_norm",
     };
 
-    private static readonly ProbeSite[] AllSites = Enum.GetValues<ProbeSite>();
 
-    private static readonly ProbeSite[] PlainSites = AllSites.Where(s => s is not (ProbeSite.AttnQNorm or ProbeSite.AttnKNorm)).ToArray();
+    private static readonly ProbeSite[] ForwardOrder =
+    {
+        ProbeSite.AttnY1, ProbeSite.AttnNormIn, ProbeSite.AttnY2, ProbeSite.AttnQ, ProbeSite.AttnK, ProbeSite.AttnQNorm, ProbeSite.AttnKNorm,
+        ProbeSite.AttnV, ProbeSite.AttnOut, ProbeSite.AttnO, ProbeSite.AttnPostNorm, ProbeSite.Y1, ProbeSite.NormIn, ProbeSite.Y2,
+        ProbeSite.Y3, ProbeSite.Y4, ProbeSite.Y5, ProbeSite.Y6, ProbeSite.Y7, ProbeSite.PostNorm, ProbeSite.Y8,
+    };
 
     /// <summary>Every site any supported family emits, in forward order.</summary>
-    public static IReadOnlyList<ProbeSite> All => AllSites;
+    public static IReadOnlyList<ProbeSite> All => ForwardOrder;
 
-    /// <summary>The sites a model of <paramref name="config"/> emits, in forward order (the family's extra norms only where it has them).</summary>
-    public static IReadOnlyList<ProbeSite> For(Formats.ModelConfig config) => config.HasQkNorm ? AllSites : PlainSites;
+    /// <summary>
+    /// The sites a model of <paramref name="config"/> emits, in forward order: the family's extra norms only where it has
+    /// them (<c>attn.q_norm</c>/<c>attn.k_norm</c> with per-head q/k norms, <c>attn.post_norm</c>/<c>post_norm</c> with
+    /// Gemma's post norms).
+    /// </summary>
+    public static IReadOnlyList<ProbeSite> For(Formats.ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return ForwardOrder.Where(s => (config.HasQkNorm || s is not (ProbeSite.AttnQNorm or ProbeSite.AttnKNorm))
+            && (config.HasPostNorms || s is not (ProbeSite.AttnPostNorm or ProbeSite.PostNorm))).ToArray();
+    }
+
+    /// <summary>The position of <paramref name="site"/> in the forward order of the families that emit it.</summary>
+    public static int ForwardRank(ProbeSite site) => Array.IndexOf(ForwardOrder, site);
+
+    /// <summary>The number of sites of every family together (one more than the last <see cref="ForwardRank"/>).</summary>
+    public static int ForwardCount => ForwardOrder.Length;
 
     /// <summary>The stable string id of <paramref name="site"/>, e.g. <c>attn.q</c> or <c>y6</c>.</summary>
     public static string Id(ProbeSite site) => Ids[(int)site];

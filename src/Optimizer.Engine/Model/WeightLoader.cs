@@ -78,7 +78,7 @@ internal static class WeightLoader
 
     private static TensorInfo Find(ITensorSource source, ModelConfig config, TensorRole role, int layer)
     {
-        string name = LlamaTensorNames.Name(role, layer);
+        string name = LlamaTensorNames.Name(role, layer, config);
         TensorInfo info = source.Find(name)
             ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"Tensor \"{name}\" is missing from the checkpoint.");
         long[] expected = LlamaTensorNames.ExpectedShape(role, config);

@@ -32,6 +32,7 @@ public static class OptimizePipeline
         TransformOptions transformOptions = (options.TransformSettings ?? new TransformOptions()) with
         {
             Mitigations = Transforms.Mitigations.Parse(options.Mitigations),
+            SkipUnsupported = options.Mitigations.Trim().Equals("all", StringComparison.OrdinalIgnoreCase),
         };
         transformOptions.Validate();
         if (options.Format == OutputFormat.Gguf) QuantizationRecipe.Parse(options.EffectiveQuant);
@@ -41,6 +42,7 @@ public static class OptimizePipeline
             FileKind.RequireRegular(evalPath, "evaluation text file", ErrorCodes.CalibrationPathMissing);
 
         using var folder = ModelFolder.Open(options.Model);
+        ArchitectureSupport.Check(transformOptions, folder.Config); // fails before the analysis when a named mitigation cannot apply
         CheckOutputs(folder, options, name);
         using var outputLock = OutputFolderLock.Acquire(options.Output, options.Output);
         ModelConfig config = folder.Config;

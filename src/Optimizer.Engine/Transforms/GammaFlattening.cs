@@ -26,7 +26,7 @@ internal static class GammaFlattening
             {
                 var site = attention ? ProbeSite.AttnY2 : ProbeSite.Y2;
                 if (!gammaNorms.Contains((layer.Layer, site))) continue;
-                float[] gamma = context.Read(attention ? TensorRole.AttnNorm : TensorRole.FfnNorm, layer.Layer);
+                float[] gamma = NormScale.Effective(context.Config, context.Read(attention ? TensorRole.AttnNorm : TensorRole.FfnNorm, layer.Layer));
                 double[] factors = Factors(gamma, options, gammaRatio);
                 var touch = ScaleMath.Touch(layer.Layer, attention ? "attn_norm" : "ffn_norm", factors);
                 if (touch is null) continue;

@@ -34,8 +34,8 @@ internal static class LayerTransformer
         int hidden = config.HiddenSize, headDim = config.HeadDim, group = config.NumAttentionHeads / config.KeyValueHeads;
         switch (role)
         {
-            case TensorRole.AttnNorm: DivideVector(values, t.AttnColumns!); break;
-            case TensorRole.FfnNorm: DivideVector(values, t.FfnColumns!); break;
+            case TensorRole.AttnNorm: DivideVector(values, t.AttnColumns!, config); break;
+            case TensorRole.FfnNorm: DivideVector(values, t.FfnColumns!, config); break;
             case TensorRole.Q:
                 Matrix(values, hidden, row => config.HasQkNorm ? 1 : QueryRowFactor(t, row, headDim, group), t.AttnColumns);
                 break;
@@ -44,10 +44,10 @@ internal static class LayerTransformer
                 break;
             case TensorRole.QNorm:
                 // One γ for every head: OtcBalancing gives every key/value head the same factor per dimension.
-                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] / t.QkRows![i]);
+                DivideVector(values, t.QkRows!, config);
                 break;
             case TensorRole.KNorm:
-                for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] * t.QkRows![i]);
+                DivideVector(values, t.QkRows!.Select(r => 1 / r).ToArray(), config);
                 break;
             case TensorRole.V:
                 Matrix(values, hidden, row => 1 / (t.ValueRows?[row] ?? 1), t.AttnColumns);
@@ -94,8 +94,17 @@ internal static class LayerTransformer
         return 1 / t.QkRows[head / group * headDim + dim];
     }
 
-    private static void DivideVector(float[] values, double[] scales)
+    /// <summary>
+    /// Divides a norm's multiplier by <paramref name="scales"/>: γ ← γ / s, or for Gemma's 1 + γ convention
+    /// γ ← (1 + γ) / s − 1 (so the new multiplier 1 + γ equals the old one over s; docs/model-families.md, "Gemma 2 and Gemma 3 text").
+    /// </summary>
+    private static void DivideVector(float[] values, double[] scales, ModelConfig config)
     {
+        if (config.IsGemma)
+        {
+            for (int i = 0; i < values.Length; i++) values[i] = (float)((1.0 + values[i]) / scales[i] - 1.0);
+            return;
+        }
         for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] / scales[i]);
     }
 

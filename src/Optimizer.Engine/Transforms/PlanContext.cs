@@ -48,7 +48,7 @@ internal sealed class PlanContext
     /// <summary>A layer tensor of the original weights as floats, checked against its expected element count.</summary>
     public float[] Read(TensorRole role, int layer)
     {
-        string name = LlamaTensorNames.Name(role, layer);
+        string name = LlamaTensorNames.Name(role, layer, Config);
         var info = Analysis.Weights.Find(name) ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The model has no tensor '{name}'.");
         long expected = LlamaTensorNames.ExpectedShape(role, Config).Aggregate(1L, (a, b) => a * b);
         if (info.ElementCount != expected)

@@ -78,6 +78,12 @@ public sealed record TransformOptions
     /// <summary><c>awq</c>: the grid of exponents α for s = mean|x|^α (default 0.1 … 1 by 0.1; 0, no scaling, is always a candidate).</summary>
     public IReadOnlyList<double> AwqAlphaGrid { get; init; } = Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray();
 
+    /// <summary>
+    /// Whether a mitigation that is not exact on the model's architecture is skipped with its reason recorded (true: the
+    /// default <c>all</c>) or refused (false: a list that names it); see <see cref="ArchitectureSupport"/>.
+    /// </summary>
+    public bool SkipUnsupported { get; init; }
+
     /// <summary>Default parameters with the mitigations of <paramref name="mitigations"/> (see <see cref="Transforms.Mitigations.Parse"/>).</summary>
     public static TransformOptions Parse(string mitigations) => new() { Mitigations = Transforms.Mitigations.Parse(mitigations) };
 

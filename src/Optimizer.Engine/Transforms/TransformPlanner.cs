@@ -28,9 +28,12 @@ public static class TransformPlanner
         options.Validate();
         var context = new PlanContext(analysis, channels, options);
         var records = new Dictionary<Mitigation, TransformRecord>();
+        foreach (var (mitigation, reason) in ArchitectureSupport.Check(options, analysis.Config))
+            records.Add(mitigation, new TransformRecord(Mitigations.Id(mitigation), Mitigations.IsExact(mitigation),
+                new[] { new TransformParameter("skipped", reason) }, Array.Empty<TransformTouch>()));
         foreach (var mitigation in PlanningOrder)
         {
-            if (!options.Has(mitigation)) continue;
+            if (!options.Has(mitigation) || records.ContainsKey(mitigation)) continue;
             records.Add(mitigation, mitigation switch
             {
                 Mitigation.Norm => GammaFlattening.Plan(context),

@@ -37,7 +37,7 @@ public sealed class TransformedWeights : ITensorSource
         {
             foreach (var role in LayerTransformer.Roles(layer, config))
             {
-                string name = LlamaTensorNames.Name(role, layer.Layer);
+                string name = LlamaTensorNames.Name(role, layer.Layer, config);
                 var info = original.Find(name) ?? throw new OptimizerException(ErrorCodes.TensorMissing, $"The weights have no tensor '{name}', which the transform plan changes.");
                 long[] shape = LlamaTensorNames.ExpectedShape(role, config);
                 if (!info.Shape.AsSpan().SequenceEqual(shape))

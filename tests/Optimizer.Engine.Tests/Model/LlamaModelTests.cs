@@ -219,6 +219,7 @@ public class LlamaModelTests
         Assert.Equal(17, ProbeSites.For(RandomModels.Config(Gqa)).Count);
         Assert.Equal(19, ProbeSites.For(RandomModels.Config(Gqa with { ModelType = "qwen3" })).Count);
         Assert.Equal("attn.q_norm", ProbeSites.Id(ProbeSite.AttnQNorm));
+        Assert.Equal(21, ids.Count); // also Gemma's attn.post_norm/post_norm
         foreach (var site in ProbeSites.All)
         {
             Assert.True(ProbeSites.TryParse(ProbeSites.Id(site), out var parsed));

@@ -40,8 +40,8 @@ public static class ChannelOutlierAnalyzer
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
             ct.ThrowIfCancellationRequested();
-            float[] attnGamma = ReadTensor(weights, LlamaTensorNames.Name(TensorRole.AttnNorm, layer), hidden);
-            float[] ffnGamma = ReadTensor(weights, LlamaTensorNames.Name(TensorRole.FfnNorm, layer), hidden);
+            float[] attnGamma = Model.NormScale.Effective(config, ReadTensor(weights, LlamaTensorNames.Name(TensorRole.AttnNorm, layer, config), hidden));
+            float[] ffnGamma = Model.NormScale.Effective(config, ReadTensor(weights, LlamaTensorNames.Name(TensorRole.FfnNorm, layer, config), hidden));
             string queryName = LlamaTensorNames.Name(TensorRole.Q, layer);
             float[] query = ReadTensor(weights, queryName, (long)config.NumAttentionHeads * headDim * hidden);
 

@@ -3,7 +3,7 @@ using Optimizer.Engine.Quantization;
 namespace Optimizer.Engine.Formats.Gguf;
 
 /// <summary>
-/// Opens a Llama-family GGUF file (architecture <c>llama</c>, <c>qwen2</c>, <c>qwen3</c> or <c>phi3</c>) as a <see cref="ModelFolder"/>: the
+/// Opens a Llama-family, Phi-3 or Gemma GGUF file (architecture <c>llama</c>, <c>qwen2</c>, <c>qwen3</c>, <c>phi3</c>, <c>gemma2</c> or <c>gemma3</c>) as a <see cref="ModelFolder"/>: the
 /// config from the metadata, the weights with Hugging Face names and row order (<see cref="GgufTensorSource"/>), the
 /// tokenizer rebuilt from the tokenizer metadata on first use.
 /// </summary>
@@ -39,9 +39,9 @@ public static class GgufModelReader
     {
         var m = file.Metadata;
         string arch = m.GetString(GgufKeys.Architecture);
-        if (arch is not ("llama" or "qwen2" or "qwen3" or "phi3"))
+        if (arch is not ("llama" or "qwen2" or "qwen3" or "phi3" or "gemma2" or "gemma3"))
             throw new OptimizerException(ErrorCodes.UnsupportedArchitecture,
-                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3, phi3.", file.Path);
+                $"GGUF architecture \"{arch}\" is not supported; supported: llama (also Mistral and Llama 3.x), qwen2, qwen3, phi3, gemma2, gemma3.", file.Path);
         bool phi3 = arch == "phi3";
         string K(string key) => GgufKeys.Arch(arch, key);
         int heads = m.GetInt32(K(GgufKeys.HeadCount));
@@ -90,6 +90,7 @@ public static class GgufModelReader
             OriginalMaxPositionEmbeddings = phi3 ? m.FindInt32(K(GgufKeys.RopeScalingOriginalContext)) : null,
             RopeFrequencyDivisors = RopeFrequencyDivisors(file, headDim),
         };
+        if (arch is "gemma2" or "gemma3") GemmaGguf.ReadConfig(file, arch, config);
         config.Validate(file.Path);
         return config;
     }

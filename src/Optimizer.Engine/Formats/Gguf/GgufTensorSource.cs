@@ -17,7 +17,8 @@ public sealed class GgufTensorSource : ITensorSource
     /// <summary>Blocks per chunk when a tensor is read into memory (Q8_0: 34 bytes each, so about 2 MiB).</summary>
     private const int ChunkBlocks = 1 << 16;
 
-    private sealed record Entry(TensorInfo Info, GgufTensorInfo Stored, int PermutedHeads);
+    /// <param name="NormShift">A Gemma norm stored as its multiplier 1 + γ: presented as γ (docs/model-families.md, "Gemma 2 and Gemma 3 text").</param>
+    private sealed record Entry(TensorInfo Info, GgufTensorInfo Stored, int PermutedHeads, bool NormShift = false);
 
     internal GgufTensorSource(GgufFile file, ModelConfig config)
     {
@@ -56,9 +57,13 @@ public sealed class GgufTensorSource : ITensorSource
                 _ => throw new OptimizerException(ErrorCodes.GgufTensorTypeUnsupported,
                     $"GGUF tensor '{ggufName}' is {stored.TypeName}; model input reads F32, F16, BF16 and Q8_0 tensors only (re-export the model at Q8_0 or higher precision).", file.Path),
             };
+            bool normShift = config.IsGemma && GemmaGguf.IsNorm(role);
+            if (normShift && stored.Type != GgmlType.F32)
+                throw new OptimizerException(ErrorCodes.GgufTensorTypeUnsupported,
+                    $"GGUF tensor '{ggufName}' is {stored.TypeName}; Gemma norm weights are read as F32 only (their stored 1 + γ is turned back into γ).", file.Path);
             long length = checked(stored.ElementCount * DTypes.SizeOf(dtype));
             var info = new TensorInfo(name, dtype, shape, fileName, file.DataOffset + stored.Offset, length);
-            entries.Add(new Entry(info, stored, LlamaGgufNames.PermutedHeads(role, config)));
+            entries.Add(new Entry(info, stored, LlamaGgufNames.PermutedHeads(role, config), normShift));
         }
         if (config.RopeFrequencyDivisors is not null) used.Add(LlamaGgufNames.RopeFrequencies);
         if (config.Rope.Kind == RopeScalingKind.Longrope)
@@ -96,7 +101,7 @@ public sealed class GgufTensorSource : ITensorSource
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxChunk);
         if (!_byName.TryGetValue(tensor.Name, out var entry) || entry.Info.Offset != tensor.Offset || entry.Info.Length != tensor.Length)
             throw new ArgumentException($"Tensor '{tensor.Name}' does not belong to {_file.Path}.", nameof(tensor));
-        if (entry.PermutedHeads == 0 && entry.Stored.Type != GgmlType.Q8_0)
+        if (entry.PermutedHeads == 0 && entry.Stored.Type != GgmlType.Q8_0 && !entry.NormShift)
         {
             _file.ReadBytes(entry.Stored, onChunk, maxChunk);
             return;
@@ -130,6 +135,12 @@ public sealed class GgufTensorSource : ITensorSource
         else
         {
             _file.ReadBytes(entry.Stored, (chunk, position) => chunk.CopyTo(bytes.AsSpan(checked((int)position))), ChunkBlocks * 32);
+        }
+        if (entry.NormShift)
+        {
+            // Exact: for a multiplier in [0.5, 2] the float subtraction of 1 is exact, and 1 + γ gives it back.
+            var values = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+            for (int i = 0; i < values.Length; i++) values[i] -= 1f;
         }
         if (entry.PermutedHeads == 0) return bytes;
         long cols = entry.Info.Shape.Length == 2 ? entry.Info.Shape[1] : 1;

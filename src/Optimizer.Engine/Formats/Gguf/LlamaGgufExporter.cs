@@ -43,6 +43,7 @@ public static class LlamaGgufExporter
         ArgumentNullException.ThrowIfNull(path);
         var config = model.Config;
         string arch = LlamaGgufNames.Architecture(config);
+        GemmaGguf.Check(config, model.Path);
         var plan = new List<(TensorRole Role, int Layer, string HfName, long[] Shape, TensorInfo Source, GgmlType Type, TensorInfo[]? Parts)>();
         var sources = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         foreach (var (role, layer, name, shape) in LlamaTensorNames.Expected(config))
@@ -87,6 +88,7 @@ public static class LlamaGgufExporter
         writer.Add(GgufKeys.FileType, (uint)recipe.FileType);
         writer.Add(GgufKeys.QuantizationVersion, QuantizationVersion);
         AddHyperParameters(writer, arch, config);
+        GemmaGguf.AddHyperParameters(writer, arch, config);
         foreach (var (key, value) in GgufTokenizerMetadata.FromModel(model)) writer.Add(key, value);
         if (importance is not null) AddImatrixKeys(writer, importance);
 
@@ -119,7 +121,7 @@ public static class LlamaGgufExporter
             writer.AddTensor(ggufName, item.Shape, item.Type, stream =>
             {
                 ct.ThrowIfCancellationRequested();
-                float[] values = item.Parts is null ? TensorData.ReadFloat32(weights, item.Source) : ReadFused(weights, item.Parts);
+                float[] values = GemmaGguf.Stored(config, item.Role, item.Parts is null ? TensorData.ReadFloat32(weights, item.Source) : ReadFused(weights, item.Parts));
                 int heads = LlamaGgufNames.PermutedHeads(item.Role, config);
                 if (heads > 0) values = QkRowPermutation.Apply<float>(values, heads, item.Shape.Length == 2 ? item.Shape[1] : 1, inverse: false);
                 long cols = item.Shape[^1];

@@ -29,6 +29,8 @@ public static class LlamaGgufNames
             TensorRole.Down => block + "ffn_down.weight",
             TensorRole.QNorm => block + "attn_q_norm.weight",
             TensorRole.KNorm => block + "attn_k_norm.weight",
+            TensorRole.PostAttnNorm => block + "post_attention_norm.weight",
+            TensorRole.PostFfnNorm => block + "post_ffw_norm.weight",
             _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Unknown tensor role."),
         };
     }
@@ -37,7 +39,13 @@ public static class LlamaGgufNames
     /// The llama.cpp architecture a config is written as: <c>qwen2</c> and <c>qwen3</c> as themselves, <c>llama</c> for
     /// llama and mistral (llama.cpp runs Mistral checkpoints as llama).
     /// </summary>
-    public static string Architecture(ModelConfig config) => config.ModelType is "qwen2" or "qwen3" or "phi3" ? config.ModelType : "llama";
+    public static string Architecture(ModelConfig config) => config.ModelType switch
+    {
+        "qwen2" or "qwen3" or "phi3" => config.ModelType,
+        ModelConfig.Gemma2 => "gemma2",
+        ModelConfig.Gemma3Text => "gemma3",
+        _ => "llama",
+    };
 
     /// <summary>
     /// llama.cpp's phi3 names of the fused tensors (docs/model-families.md, "Phi-3"): <c>attn_qkv</c> for the q role (q, k,
