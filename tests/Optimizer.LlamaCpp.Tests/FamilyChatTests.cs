@@ -11,13 +11,13 @@ namespace Optimizer.LlamaCpp.Tests;
 
 /// <summary>
 /// A model of each family as users bring it — its architecture (Llama 3.1 with llama3 RoPE scaling, Qwen3 with q/k
-/// norms), its real tokenizer and chat template (npm, scripts/fetch-tokenizers.sh), random weights — exported at
+/// norms, Gemma 3 text), its real tokenizer and chat template (npm, scripts/fetch-tokenizers.sh), random weights — exported at
 /// Q4_K_M by the whole <c>optimize</c> pipeline: llama.cpp loads it, formats a conversation with the chat template the GGUF carries, tokenizes the prompt
 /// exactly as our tokenizer does (special tokens included), and generates from it.
 /// </summary>
 public sealed class FamilyChatTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Families() => new() { "llama3_1", "qwen3" };
+    public static TheoryData<string> Families() => new() { "llama3_1", "qwen3", "gemma3" };
 
     [Theory]
     [MemberData(nameof(Families))]
@@ -83,18 +83,31 @@ public sealed class FamilyChatTests(ITestOutputHelper output)
     private static string WriteModel(RealTokenizerFamily family, string root)
     {
         var (folder, plain) = RealTokenizers.CreateModelFolder(family, root);
-        bool qwen3 = family.Name == "qwen3";
+        bool qwen3 = family.Name == "qwen3", gemma3 = family.Name == "gemma3";
         var config = new ModelConfig
         {
-            Architectures = new[] { qwen3 ? "Qwen3ForCausalLM" : "LlamaForCausalLM" },
-            ModelType = qwen3 ? "qwen3" : "llama",
+            Architectures = new[] { qwen3 ? "Qwen3ForCausalLM" : gemma3 ? "Gemma3ForCausalLM" : "LlamaForCausalLM" },
+            ModelType = qwen3 ? "qwen3" : gemma3 ? ModelConfig.Gemma3Text : "llama",
             VocabSize = plain.VocabSize, HiddenSize = 64, IntermediateSize = 128, NumHiddenLayers = 2,
             NumAttentionHeads = 4, NumKeyValueHeads = 2, HeadDimOverride = 16, RmsNormEps = 1e-5,
             RopeTheta = qwen3 ? 1_000_000 : 500_000, MaxPositionEmbeddings = 4096, TieWordEmbeddings = true, TorchDtype = "bfloat16",
-            RopeScaling = qwen3 ? null : System.Text.Json.JsonDocument.Parse(
+            RopeScaling = qwen3 || gemma3 ? null : System.Text.Json.JsonDocument.Parse(
                 """{"factor":32.0,"high_freq_factor":4.0,"low_freq_factor":1.0,"original_max_position_embeddings":8192,"rope_type":"llama3"}""").RootElement.Clone(),
         };
+        if (gemma3)
+        {
+            // Gemma 3 1B's proportions of these keys: GELU-tanh, q·k scaled by head_dim^-0.5, sliding layers with the
+            // local base 10⁴ (five of every six layers; both layers here), global base 10⁶.
+            config.HiddenAct = "gelu_pytorch_tanh";
+            config.HiddenActivation = "gelu_pytorch_tanh";
+            config.QueryPreAttnScalar = 16;
+            config.SlidingWindow = 512;
+            config.SlidingWindowPattern = 6;
+            config.RopeLocalBaseFreq = 10000;
+            config.RopeTheta = 1_000_000;
+        }
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson());
+        config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         var random = new DeterministicRandom(20261208);
         var entries = new List<SafetensorsEntry>();
         foreach (var (role, _, tensorName, shape) in LlamaTensorNames.Expected(config))
