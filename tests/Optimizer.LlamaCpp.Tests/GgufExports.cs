@@ -36,6 +36,9 @@ internal static class GgufExports
     /// <summary>A phi3 synthetic model with longrope, original context 2048 and max 8192 (attention factor 1.087).</summary>
     public const string Phi3Longrope = "phimini-longrope";
 
+    /// <summary>A qwen3 synthetic model with YaRN RoPE scaling (factor 4 over an original context of 64), untied.</summary>
+    public const string Qwen3Yarn = "qwen3-yarn";
+
     /// <summary>A llama synthetic model with Llama 3.1's RoPE scaling (llama.cpp's rope_freqs tensor), untied.</summary>
     public const string Llama3 = "llama3-rope-scaling";
 
@@ -80,6 +83,8 @@ internal static class GgufExports
         {
             Qwen2 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(5, 64)).WithArchitecture(SyntheticArchitecture.Qwen2).WithTiedEmbeddings(false),
             Qwen3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(9, 64)).WithArchitecture(SyntheticArchitecture.Qwen3).WithTiedEmbeddings(true),
+            Qwen3Yarn => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(12, 64)).WithArchitecture(SyntheticArchitecture.Qwen3)
+                .WithRopeScaling("""{"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":64}""").WithTiedEmbeddings(false),
             Llama3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(10, 64)).WithRopeScaling(SyntheticModelBuilder.Llama3RopeScaling).WithTiedEmbeddings(false),
             Phi3 => new SyntheticModelBuilder(SyntheticModelBuilder.Presets.AllThree(14, 64)).WithArchitecture(SyntheticArchitecture.Phi3).WithTiedEmbeddings(false)
                 .WithPhi3Keys(slidingWindow: 2047, originalMaxPositionEmbeddings: 4096).WithMaxPositionEmbeddings(4096),

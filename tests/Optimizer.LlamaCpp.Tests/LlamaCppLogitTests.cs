@@ -29,6 +29,7 @@ public sealed class LlamaCppLogitTests(ITestOutputHelper output)
     [InlineData(GgufExports.Qwen2)]
     [InlineData(GgufExports.Qwen3)]
     [InlineData(GgufExports.Llama3)]
+    [InlineData(GgufExports.Qwen3Yarn)]
     [InlineData(GgufExports.Tied)]
     [InlineData(GgufExports.Untied)]
     [InlineData(GgufExports.Phi3)]

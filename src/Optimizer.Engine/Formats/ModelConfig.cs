@@ -56,6 +56,9 @@ public sealed partial class ModelConfig
     public int LongropeOriginalContext => OriginalMaxPositionEmbeddings
         ?? (ModelType == "phi3" ? Phi3DefaultOriginalContext : Rope.OriginalContext > 0 ? Rope.OriginalContext : MaxPositionEmbeddings);
 
+    /// <summary>YaRN's original context: the one in <c>rope_scaling</c>, else <c>max_position_embeddings</c> (as Hugging Face).</summary>
+    [JsonIgnore] public int YarnOriginalContext => Rope.OriginalContext > 0 ? Rope.OriginalContext : MaxPositionEmbeddings;
+
     /// <summary>Phi3Config's default <c>original_max_position_embeddings</c>.</summary>
     public const int Phi3DefaultOriginalContext = 4096;
 
@@ -69,6 +72,7 @@ public sealed partial class ModelConfig
         get
         {
             var rope = Rope;
+            if (rope.Kind == RopeScalingKind.Yarn) return rope.YarnAttentionFactor;
             if (rope.Kind != RopeScalingKind.Longrope) return 1.0;
             if (rope.AttentionFactor is double explicitFactor) return explicitFactor;
             double scale = (double)MaxPositionEmbeddings / LongropeOriginalContext;
@@ -116,6 +120,8 @@ public sealed partial class ModelConfig
     public double[] RopeInverseFrequencies(int sequenceLength)
     {
         int dims = RotaryDims;
+        if (RopeFrequencyDivisors is null && Rope is { Kind: RopeScalingKind.Yarn } yarn)
+            return yarn.YarnInverseFrequencies(dims, RopeTheta, YarnOriginalContext);
         if (RopeFrequencyDivisors is not { } divisors)
             return Rope.InverseFrequencies(dims, RopeTheta, Rope.Kind == RopeScalingKind.Longrope && sequenceLength > LongropeOriginalContext);
         var inverse = new double[dims / 2];

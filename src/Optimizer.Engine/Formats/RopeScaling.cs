@@ -21,6 +21,13 @@ public enum RopeScalingKind
     /// multiplied by an attention factor (docs/model-families.md, "Phi-3").
     /// </summary>
     Longrope,
+
+    /// <summary>
+    /// YaRN (Qwen2.5/Qwen3 long context): per pair a blend of the plain and the interpolated (÷ factor) frequency by
+    /// a linear ramp between the correction dimensions of β_fast = 32 and β_slow = 1 rotations over the original
+    /// context; cos/sin × (0.1·ln(factor) + 1).
+    /// </summary>
+    Yarn,
 }
 
 /// <summary>
@@ -49,6 +56,7 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
         RopeScalingKind.Linear => "linear",
         RopeScalingKind.Llama3 => "llama3",
         RopeScalingKind.Longrope => "longrope",
+        RopeScalingKind.Yarn => "yarn",
         _ => null,
     };
 
@@ -102,12 +110,40 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
                     AttentionFactor = attention,
                 };
             }
+            case "yarn":
+            {
+                double factor = Positive(e, "factor", path);
+                if (factor < 1)
+                    throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.factor\" of yarn must be at least 1, not {Format(factor)}.", path);
+                int original = 0;
+                if (e.TryGetProperty("original_max_position_embeddings", out var o) && o.ValueKind != JsonValueKind.Null)
+                {
+                    double value = Positive(e, "original_max_position_embeddings", path);
+                    if (value != Math.Floor(value) || value > int.MaxValue)
+                        throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(value)}.", path);
+                    original = (int)value;
+                }
+                // What llama.cpp fixes (its defaults) must be what the config says, or the file would compute other angles.
+                foreach (var (key, expected) in new[] { ("beta_fast", 32.0), ("beta_slow", 1.0) })
+                {
+                    if (e.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null && !(v.ValueKind == JsonValueKind.Number && v.GetDouble() == expected))
+                        throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"rope_scaling.{key}\" {v.GetRawText()} is not supported for yarn (only {Format(expected)}, llama.cpp's value).", path);
+                }
+                foreach (string key in new[] { "attention_factor", "mscale", "mscale_all_dim" })
+                {
+                    if (e.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null)
+                        throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"\"rope_scaling.{key}\" is not supported for yarn (the attention factor is 0.1·ln(factor) + 1, as llama.cpp computes it).", path);
+                }
+                if (e.TryGetProperty("truncate", out var truncate) && truncate.ValueKind == JsonValueKind.False)
+                    throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, "\"rope_scaling.truncate\": false is not supported for yarn (llama.cpp rounds the correction range).", path);
+                return new RopeScaling(RopeScalingKind.Yarn, factor, 0, 0, original);
+            }
             case "dynamic":
                 throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
-                    "\"rope_scaling\" of type \"dynamic\" is not supported: its frequencies change with the sequence length and llama.cpp has no such mode, so the exported file could not match the model. Supported: linear, llama3, longrope (phi3).", path);
+                    "\"rope_scaling\" of type \"dynamic\" is not supported: its frequencies change with the sequence length and llama.cpp has no such mode, so the exported file could not match the model. Supported: linear, llama3, yarn, longrope (phi3).", path);
             default:
                 throw new OptimizerException(ErrorCodes.UnsupportedConfigValue,
-                    $"\"rope_scaling\" of type \"{type}\" is not supported; supported: linear, llama3, longrope (phi3).", path);
+                    $"\"rope_scaling\" of type \"{type}\" is not supported; supported: linear, llama3, yarn, longrope (phi3).", path);
         }
     }
 
@@ -151,6 +187,30 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
         }
         return divisors;
     }
+
+    /// <summary>
+    /// YaRN's inverse frequencies over <paramref name="originalContext"/>: with ω_i = θ^(−2i/d), the correction
+    /// dimension of r rotations c(r) = d·ln(L / (2π r)) / (2 ln θ), low = max(0, ⌊c(32)⌋), high = min(d − 1, ⌈c(1)⌉),
+    /// the ramp e_i = 1 − clamp((i − low) / (high − low), 0, 1) (high − low at least 0.001), and
+    /// ω'_i = ω_i/factor · (1 − e_i) + ω_i · e_i.
+    /// </summary>
+    public double[] YarnInverseFrequencies(int rotaryDims, double theta, int originalContext)
+    {
+        double Correction(double rotations) => rotaryDims * Math.Log(originalContext / (rotations * 2 * Math.PI)) / (2 * Math.Log(theta));
+        double low = Math.Max(0, Math.Floor(Correction(32))), high = Math.Min(rotaryDims - 1, Math.Ceiling(Correction(1)));
+        double span = Math.Max(0.001, high - low);
+        var inverse = new double[rotaryDims / 2];
+        for (int i = 0; i < inverse.Length; i++)
+        {
+            double omega = Math.Pow(theta, -2.0 * i / rotaryDims);
+            double extrapolation = 1 - Math.Clamp((i - low) / span, 0, 1);
+            inverse[i] = omega / Factor * (1 - extrapolation) + omega * extrapolation;
+        }
+        return inverse;
+    }
+
+    /// <summary>YaRN's factor on cos/sin: 0.1·ln(factor) + 1 (1 for a factor of 1).</summary>
+    public double YarnAttentionFactor => Factor <= 1 ? 1.0 : 0.1 * Math.Log(Factor) + 1;
 
     private double Llama3Divisor(double frequency)
     {

@@ -109,7 +109,10 @@ public sealed class FamilyConfigTests
 
     [Theory]
     [InlineData("""{"rope_type":"dynamic","factor":2.0}""", ErrorCodes.UnsupportedConfigValue, "llama.cpp has no such mode")]
-    [InlineData("""{"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32768}""", ErrorCodes.UnsupportedConfigValue, "supported: linear, llama3")]
+    [InlineData("""{"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32768,"beta_fast":16}""", ErrorCodes.UnsupportedConfigValue, "beta_fast")]
+    [InlineData("""{"rope_type":"yarn","factor":4.0,"attention_factor":1.2}""", ErrorCodes.UnsupportedConfigValue, "attention_factor")]
+    [InlineData("""{"rope_type":"yarn","factor":0.5}""", ErrorCodes.ConfigInvalid, "at least 1")]
+    [InlineData("""{"rope_type":"ntk","factor":2.0}""", ErrorCodes.UnsupportedConfigValue, "supported: linear, llama3, yarn")]
     [InlineData("""{"rope_type":"llama3","factor":8.0,"low_freq_factor":4.0,"high_freq_factor":1.0,"original_max_position_embeddings":8192}""", ErrorCodes.ConfigInvalid, "high_freq_factor")]
     [InlineData("""{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0}""", ErrorCodes.ConfigInvalid, "original_max_position_embeddings")]
     [InlineData("""{"type":"linear","factor":0}""", ErrorCodes.ConfigInvalid, "rope_scaling.factor")]

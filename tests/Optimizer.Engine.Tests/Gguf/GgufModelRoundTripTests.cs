@@ -185,6 +185,26 @@ public sealed class GgufModelRoundTripTests
         AssertSameModel(source, path);
     }
 
+    [Fact]
+    public void YarnRopeScalingTravelsAsMetadata()
+    {
+        using var temp = new TempFolder();
+        string folder = Directory.CreateDirectory(temp.File("model")).FullName;
+        new SyntheticModelBuilder(SyntheticModelBuilder.Presets.Clean(4, 64)).WithArchitecture(SyntheticArchitecture.Qwen3)
+            .WithRopeScaling("""{"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":64}""").Build(folder);
+        using var source = ModelFolder.Open(folder);
+        string path = temp.File("yarn.gguf");
+        LlamaGgufExporter.Export(source, source.Weights, QuantizationRecipe.Parse("F32"), path, null, default);
+        using (var file = GgufFile.Open(path))
+        {
+            Assert.Equal("yarn", file.Metadata.GetString("qwen3.rope.scaling.type"));
+            Assert.Equal(4.0, file.Metadata.GetFloat("qwen3.rope.scaling.factor"));
+            Assert.Equal(64, file.Metadata.GetInt32("qwen3.rope.scaling.original_context_length"));
+        }
+        Assert.Equal(0.1 * Math.Log(4) + 1, source.Config.RopeAttentionFactor, 12);
+        AssertSameModel(source, path);
+    }
+
     /// <summary>The GGUF read back is the same model: same tensors and bit-identical engine logits.</summary>
     private static void AssertSameModel(ModelFolder source, string path)
     {

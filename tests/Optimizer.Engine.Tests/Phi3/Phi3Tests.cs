@@ -218,7 +218,7 @@ public sealed class Phi3Tests(ITestOutputHelper output)
         { "short_factor", ErrorCodes.ConfigInvalid, """{"rope_scaling":{"type":"longrope","short_factor":[1,1,1],"long_factor":[1,1,1,1,1,1]}}""", "\"rope_scaling.short_factor\" has 3 values" },
         { "odd rotary", ErrorCodes.ConfigInvalid, """{"partial_rotary_factor":0.7,"rope_scaling":null}""", "\"partial_rotary_factor\" gives 11 rotary dimensions" },
         { "linear on phi3", ErrorCodes.UnsupportedConfigValue, """{"rope_scaling":{"rope_type":"linear","factor":2.0}}""", "supported: longrope" },
-        { "yarn", ErrorCodes.UnsupportedConfigValue, """{"rope_scaling":{"type":"yarn","factor":4.0}}""", "\"yarn\" is not supported" },
+        { "yarn", ErrorCodes.UnsupportedConfigValue, """{"rope_scaling":{"type":"yarn","factor":4.0}}""", "yarn is not supported for phi3" },
         { "longrope on llama", ErrorCodes.UnsupportedConfigValue, """{"model_type":"llama","partial_rotary_factor":null}""", "longrope is not supported for llama" },
         { "partial on llama", ErrorCodes.UnsupportedConfigValue, """{"model_type":"llama","rope_scaling":null}""", "\"partial_rotary_factor\" is not supported for llama" },
         { "window", ErrorCodes.ConfigInvalid, """{"sliding_window":0}""", "\"sliding_window\" must be a positive integer" },

@@ -151,6 +151,17 @@ internal sealed class ReferenceDecoder
         }
         double factor = s.GetProperty("factor").GetDouble();
         if (type == "linear") return omega / factor;
+        if (type == "yarn")
+        {
+            // Hugging Face's _compute_yarn_parameters with β_fast = 32, β_slow = 1 and truncation.
+            double original = s.TryGetProperty("original_max_position_embeddings", out var o) ? o.GetDouble() : _c.MaxPositionEmbeddings;
+            double Dim(double rotations) => d * Math.Log(original / (rotations * 2 * Math.PI)) / (2 * Math.Log(_c.RopeTheta));
+            double lo = Math.Max(Math.Floor(Dim(32)), 0), hi = Math.Min(Math.Ceiling(Dim(1)), d - 1);
+            if (lo == hi) hi += 0.001;
+            double ramp = Math.Min(Math.Max((i - lo) / (hi - lo), 0), 1);
+            double extrapolation = 1 - ramp;
+            return omega / factor * (1 - extrapolation) + omega * extrapolation;
+        }
         double low = s.GetProperty("low_freq_factor").GetDouble(), high = s.GetProperty("high_freq_factor").GetDouble();
         double context = s.GetProperty("original_max_position_embeddings").GetDouble();
         double lambda = 2 * Math.PI / omega;
@@ -168,6 +179,11 @@ internal sealed class ReferenceDecoder
     {
         if (_c.RopeScaling is not { ValueKind: System.Text.Json.JsonValueKind.Object } s) return 1;
         string type = (s.TryGetProperty("rope_type", out var rt) ? rt : s.GetProperty("type")).GetString()!;
+        if (type == "yarn")
+        {
+            double factor = s.GetProperty("factor").GetDouble();
+            return factor <= 1 ? 1 : 0.1 * Math.Log(factor) + 1;
+        }
         if (type is not ("longrope" or "su")) return 1;
         if (s.TryGetProperty("attention_factor", out var af)) return af.GetDouble();
         double ratio = (double)_c.MaxPositionEmbeddings / OriginalContext;

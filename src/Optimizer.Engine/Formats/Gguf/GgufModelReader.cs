@@ -103,9 +103,16 @@ public static class GgufModelReader
     {
         string? type = m.FindString(key(GgufKeys.RopeScalingType));
         if (type is null or "none") return null;
-        if (type != "linear")
-            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"GGUF '{key(GgufKeys.RopeScalingType)}' is \"{type}\"; only linear RoPE scaling (and llama3's rope_freqs tensor) is supported.", path);
+        if (type is not ("linear" or "yarn"))
+            throw new OptimizerException(ErrorCodes.UnsupportedConfigValue, $"GGUF '{key(GgufKeys.RopeScalingType)}' is \"{type}\"; only linear and yarn RoPE scaling (and llama3's rope_freqs tensor) are supported.", path);
         double factor = m.GetFloat(key(GgufKeys.RopeScalingFactor));
+        if (type == "yarn")
+        {
+            int original = m.GetInt32(key(GgufKeys.RopeScalingOriginalContext));
+            string yarn = "{\"rope_type\":\"yarn\",\"factor\":" + Shortest(factor).ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+                + ",\"original_max_position_embeddings\":" + original.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}";
+            return System.Text.Json.JsonDocument.Parse(yarn).RootElement.Clone();
+        }
         string json = "{\"rope_type\":\"linear\",\"factor\":" + Shortest(factor).ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "}";
         return System.Text.Json.JsonDocument.Parse(json).RootElement.Clone();
     }

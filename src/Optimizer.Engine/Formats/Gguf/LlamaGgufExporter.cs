@@ -250,6 +250,14 @@ public static class LlamaGgufExporter
             writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingType), "linear");
             writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingFactor), (float)linear.Factor);
         }
+        if (config.Rope is { Kind: RopeScalingKind.Yarn } yarn)
+        {
+            // As llama.cpp's converter: the type, the factor and the original context; llama.cpp derives the ramp
+            // (β_fast 32, β_slow 1) and the attention factor 0.1·ln(factor) + 1 itself (docs/model-families.md).
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingType), "yarn");
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingFactor), (float)yarn.Factor);
+            writer.Add(GgufKeys.Arch(arch, GgufKeys.RopeScalingOriginalContext), (uint)config.YarnOriginalContext);
+        }
         if (config.ModelType == "phi3")
         {
             // As llama.cpp's converter: sliding_window 0 when the config has none; llama.cpp ignores the window of phi3
