@@ -87,22 +87,12 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
                 if (!(high > low))
                     throw new OptimizerException(ErrorCodes.ConfigInvalid,
                         $"\"rope_scaling.high_freq_factor\" ({Format(high)}) must be greater than \"low_freq_factor\" ({Format(low)}).", path);
-                double original = Positive(e, "original_max_position_embeddings", path);
-                if (original != Math.Floor(original) || original > int.MaxValue)
-                    throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(original)}.", path);
-                return new RopeScaling(RopeScalingKind.Llama3, factor, low, high, (int)original);
+                return new RopeScaling(RopeScalingKind.Llama3, factor, low, high, OriginalContextOf(e, path, required: true));
             }
             case "longrope" or "su":
             {
                 double? attention = e.TryGetProperty("attention_factor", out var af) && af.ValueKind != JsonValueKind.Null ? Positive(e, "attention_factor", path) : null;
-                int original = 0;
-                if (e.TryGetProperty("original_max_position_embeddings", out var o) && o.ValueKind != JsonValueKind.Null)
-                {
-                    double value = Positive(e, "original_max_position_embeddings", path);
-                    if (value != Math.Floor(value) || value > int.MaxValue)
-                        throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(value)}.", path);
-                    original = (int)value;
-                }
+                int original = OriginalContextOf(e, path, required: false);
                 return new RopeScaling(RopeScalingKind.Longrope, 1, 0, 0, original)
                 {
                     ShortFactors = Factors(e, "short_factor", path),
@@ -115,14 +105,7 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
                 double factor = Positive(e, "factor", path);
                 if (factor < 1)
                     throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.factor\" of yarn must be at least 1, not {Format(factor)}.", path);
-                int original = 0;
-                if (e.TryGetProperty("original_max_position_embeddings", out var o) && o.ValueKind != JsonValueKind.Null)
-                {
-                    double value = Positive(e, "original_max_position_embeddings", path);
-                    if (value != Math.Floor(value) || value > int.MaxValue)
-                        throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.original_max_position_embeddings\" must be an integer, not {Format(value)}.", path);
-                    original = (int)value;
-                }
+                int original = OriginalContextOf(e, path, required: false);
                 // What llama.cpp fixes (its defaults) must be what the config says, or the file would compute other angles.
                 foreach (var (key, expected) in new[] { ("beta_fast", 32.0), ("beta_slow", 1.0) })
                 {
@@ -234,6 +217,20 @@ public sealed record RopeScaling(RopeScalingKind Kind, double Factor, double Low
             values[i++] = item.GetDouble();
         }
         return values;
+    }
+
+    /// <summary>
+    /// <c>rope_scaling.original_max_position_embeddings</c> as a positive integer; 0 when it is absent or null and not
+    /// <paramref name="required"/>.
+    /// </summary>
+    private static int OriginalContextOf(JsonElement e, string path, bool required)
+    {
+        const string Key = "original_max_position_embeddings";
+        if (!required && (!e.TryGetProperty(Key, out var o) || o.ValueKind == JsonValueKind.Null)) return 0;
+        double value = Positive(e, Key, path);
+        if (value != Math.Floor(value) || value > int.MaxValue)
+            throw new OptimizerException(ErrorCodes.ConfigInvalid, $"\"rope_scaling.{Key}\" must be an integer, not {Format(value)}.", path);
+        return (int)value;
     }
 
     private static string? Text(JsonElement e, string key)
