@@ -99,13 +99,12 @@ internal static class AttentionBlock
     private static Tensor HeadNorm(Tensor x, Tensor gamma, long batch, long length, int heads, int headDim, double eps)
     {
         using Tensor perHead = x.view(batch, length, heads, headDim);
-        using Tensor normalized = RmsNorm.Normalize(perHead, eps);
-        using Tensor scaled = RmsNorm.Scale(normalized, gamma);
+        using Tensor scaled = RmsNorm.Apply(perHead, gamma, eps);
         return scaled.reshape(batch, length, (long)heads * headDim);
     }
 
     /// <summary>[B, kv, T, D] → [B, kv·rep, T, D], key/value head <c>j</c> serving query heads <c>j·rep … j·rep+rep−1</c>.</summary>
-    private static Tensor ExpandKv(Tensor kv, int rep)
+    internal static Tensor ExpandKv(Tensor kv, int rep)
     {
         if (rep == 1) return kv;
         long b = kv.shape[0], n = kv.shape[1], t = kv.shape[2], d = kv.shape[3];

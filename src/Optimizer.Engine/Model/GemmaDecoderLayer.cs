@@ -50,7 +50,7 @@ public static class NormScale
 /// </summary>
 internal sealed class GemmaForwardTables : IDisposable
 {
-    private readonly Dictionary<(double Base, double Factor), (Tensor Cos, Tensor Sin)> _rope = new();
+    private readonly Dictionary<(double Base, double Factor), RotaryEmbedding> _rope = new();
     private readonly Tensor _fullMask;
     private readonly Tensor _slidingMask;
 
@@ -60,7 +60,7 @@ internal sealed class GemmaForwardTables : IDisposable
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
             var key = (config.RopeBase(layer), config.RopeFactor(layer));
-            if (!_rope.ContainsKey(key)) _rope[key] = RopeTables(config.HeadDim, key.Item1, key.Item2, length, device);
+            if (!_rope.ContainsKey(key)) _rope[key] = new RotaryEmbedding(InverseFrequencies(config.HeadDim, key.Item1, key.Item2), config.HeadDim, length, device);
         }
         _fullMask = Mask(length, int.MaxValue, device);
         _slidingMask = Mask(length, config.SlidingWindow ?? int.MaxValue, device);
@@ -68,8 +68,8 @@ internal sealed class GemmaForwardTables : IDisposable
 
     public ModelConfig Config { get; }
 
-    /// <summary>cos/sin tables [1, 1, T, head_dim] of <paramref name="layer"/>.</summary>
-    public (Tensor Cos, Tensor Sin) Rope(int layer) => _rope[(Config.RopeBase(layer), Config.RopeFactor(layer))];
+    /// <summary>The RoPE of <paramref name="layer"/> (its base and linear factor).</summary>
+    public RotaryEmbedding Rope(int layer) => _rope[(Config.RopeBase(layer), Config.RopeFactor(layer))];
 
     /// <summary>The boolean mask [T, T] of positions a query may NOT attend to in <paramref name="layer"/>.</summary>
     public Tensor Masked(int layer) => Config.IsSlidingLayer(layer) ? _slidingMask : _fullMask;
@@ -87,36 +87,17 @@ internal sealed class GemmaForwardTables : IDisposable
         return TensorMoves.MoveTo(tensor(masked, new long[] { length, length }), device).DetachFromDisposeScope();
     }
 
-    /// <summary>Rotate-half tables: angle p · θ^(−2i/d) / factor, computed in float64 and rounded once.</summary>
-    private static (Tensor, Tensor) RopeTables(int headDim, double theta, double factor, int length, Device device)
+    /// <summary>θ^(−2i/d) / factor for each pair i &lt; d/2, in float64.</summary>
+    private static double[] InverseFrequencies(int headDim, double theta, double factor)
     {
-        int half = headDim / 2;
-        var cos = new float[length * headDim];
-        var sin = new float[length * headDim];
-        for (int p = 0; p < length; p++)
-        {
-            for (int i = 0; i < half; i++)
-            {
-                double angle = p * (Math.Pow(theta, -2.0 * i / headDim) / factor);
-                float c = (float)Math.Cos(angle), s = (float)Math.Sin(angle);
-                cos[p * headDim + i] = c;
-                cos[p * headDim + i + half] = c;
-                sin[p * headDim + i] = s;
-                sin[p * headDim + i + half] = s;
-            }
-        }
-        var shape = new long[] { 1, 1, length, headDim };
-        return (TensorMoves.MoveTo(tensor(cos, shape), device).DetachFromDisposeScope(),
-            TensorMoves.MoveTo(tensor(sin, shape), device).DetachFromDisposeScope());
+        var inverse = new double[headDim / 2];
+        for (int i = 0; i < inverse.Length; i++) inverse[i] = Math.Pow(theta, -2.0 * i / headDim) / factor;
+        return inverse;
     }
 
     public void Dispose()
     {
-        foreach (var (c, s) in _rope.Values)
-        {
-            c.Dispose();
-            s.Dispose();
-        }
+        foreach (var rope in _rope.Values) rope.Dispose();
         _rope.Clear();
         _fullMask.Dispose();
         _slidingMask.Dispose();
@@ -155,7 +136,7 @@ internal static class GemmaDecoderLayer
     public static Tensor Forward(Tensor x, LayerWeights w, GemmaForwardTables tables, in ProbeDispatch probes, ActivationQuantization? quantization)
     {
         using Tensor y1 = Attention(x, w, tables, probes, quantization);
-        return FeedForward(y1, w, tables.Config, probes, quantization);
+        return FeedForwardBlock.Forward(y1, w, tables.Config, probes, quantization);
     }
 
     private static Tensor Attention(Tensor x, LayerWeights w, GemmaForwardTables tables, in ProbeDispatch probes, ActivationQuantization? quantization)
@@ -180,7 +161,7 @@ internal static class GemmaDecoderLayer
         probes.Emit(ProbeSite.AttnK, k);
         probes.Emit(ProbeSite.AttnV, v);
 
-        var (cos, sin) = tables.Rope(w.Layer);
+        var rope = tables.Rope(w.Layer);
         Tensor qn = HeadNorm(q.view(batch, length, heads, headDim), w.QNorm, config);
         Tensor kn = HeadNorm(k.view(batch, length, kvHeads, headDim), w.KNorm, config);
         if (w.QNorm is not null)
@@ -188,9 +169,9 @@ internal static class GemmaDecoderLayer
             probes.Emit(ProbeSite.AttnQNorm, qn);
             probes.Emit(ProbeSite.AttnKNorm, kn);
         }
-        Tensor qh = Rope(qn.transpose(1, 2), cos, sin);
-        Tensor kh = ExpandKv(Rope(kn.transpose(1, 2), cos, sin), heads / kvHeads);
-        Tensor vh = ExpandKv(v.view(batch, length, kvHeads, headDim).transpose(1, 2), heads / kvHeads);
+        Tensor qh = rope.Apply(qn.transpose(1, 2));
+        Tensor kh = AttentionBlock.ExpandKv(rope.Apply(kn.transpose(1, 2)), heads / kvHeads);
+        Tensor vh = AttentionBlock.ExpandKv(v.view(batch, length, kvHeads, headDim).transpose(1, 2), heads / kvHeads);
         q.Dispose();
         k.Dispose();
 
@@ -221,7 +202,7 @@ internal static class GemmaDecoderLayer
         if (!ReferenceEquals(oInput, merged)) oInput.Dispose();
         merged.Dispose();
         probes.Emit(ProbeSite.AttnO, o);
-        Tensor post = PostNorm(o, w.PostAttnNorm!, config);
+        Tensor post = RmsNorm.Apply(o, w.PostAttnNorm!, config.RmsNormEps);
         o.Dispose();
         probes.Emit(ProbeSite.AttnPostNorm, post);
         Tensor y1 = ExplicitScalars.Add(x, post);
@@ -229,78 +210,7 @@ internal static class GemmaDecoderLayer
         return y1;
     }
 
-    private static Tensor FeedForward(Tensor y1, LayerWeights w, ModelConfig config, in ProbeDispatch probes, ActivationQuantization? quantization)
-    {
-        probes.Emit(ProbeSite.Y1, y1);
-        Tensor normalized = RmsNorm.Normalize(y1, config.RmsNormEps);
-        probes.Emit(ProbeSite.NormIn, normalized);
-        Tensor y2 = RmsNorm.Scale(normalized, w.FfnNorm);
-        normalized.Dispose();
-        probes.Emit(ProbeSite.Y2, y2);
-
-        Tensor input = ActivationFakeQuantizer.Apply(y2, quantization, w.Layer, ProbeSite.Y2);
-        Tensor y3 = F.linear(input, w.Gate);
-        probes.Emit(ProbeSite.Y3, y3);
-        Tensor y4 = F.linear(input, w.Up);
-        if (!ReferenceEquals(input, y2)) input.Dispose();
-        y2.Dispose();
-        probes.Emit(ProbeSite.Y4, y4);
-        Tensor y5 = F.gelu(y3, TorchSharp.Modules.GELU.Approximate.tanh);
-        y3.Dispose();
-        probes.Emit(ProbeSite.Y5, y5);
-        Tensor y6 = y5 * y4;
-        y5.Dispose();
-        y4.Dispose();
-        probes.Emit(ProbeSite.Y6, y6);
-
-        Tensor downInput = ActivationFakeQuantizer.Apply(y6, quantization, w.Layer, ProbeSite.Y6);
-        Tensor y7 = F.linear(downInput, w.Down);
-        if (!ReferenceEquals(downInput, y6)) downInput.Dispose();
-        y6.Dispose();
-        probes.Emit(ProbeSite.Y7, y7);
-        Tensor post = PostNorm(y7, w.PostFfnNorm!, config);
-        y7.Dispose();
-        probes.Emit(ProbeSite.PostNorm, post);
-        Tensor y8 = ExplicitScalars.Add(y1, post);
-        post.Dispose();
-        probes.Emit(ProbeSite.Y8, y8);
-        return y8;
-    }
-
-    private static Tensor PostNorm(Tensor x, Tensor scale, ModelConfig config)
-    {
-        using Tensor normalized = RmsNorm.Normalize(x, config.RmsNormEps);
-        return RmsNorm.Scale(normalized, scale);
-    }
-
     /// <summary>Gemma 3's per-head RMSNorm over head_dim of [B, T, heads, D]; the input itself without q/k norms.</summary>
     private static Tensor HeadNorm(Tensor x, Tensor? scale, ModelConfig config)
-    {
-        if (scale is null) return x;
-        using Tensor normalized = RmsNorm.Normalize(x, config.RmsNormEps);
-        return RmsNorm.Scale(normalized, scale);
-    }
-
-    /// <summary>Rotate-half RoPE of [B, heads, T, D] with the layer's tables.</summary>
-    private static Tensor Rope(Tensor x, Tensor cos, Tensor sin)
-    {
-        long half = x.shape[^1] / 2;
-        using Tensor first = x.narrow(-1, 0, half);
-        using Tensor second = x.narrow(-1, half, half);
-        using Tensor negSecond = second.neg();
-        using Tensor rotated = cat(new[] { negSecond, first }, -1);
-        using Tensor a = x * cos;
-        using Tensor b = rotated * sin;
-        return ExplicitScalars.Add(a, b);
-    }
-
-    /// <summary>[B, kv, T, D] → [B, kv·rep, T, D], key/value head <c>j</c> serving query heads <c>j·rep … j·rep+rep−1</c>.</summary>
-    private static Tensor ExpandKv(Tensor kv, int rep)
-    {
-        if (rep == 1) return kv;
-        long b = kv.shape[0], n = kv.shape[1], t = kv.shape[2], d = kv.shape[3];
-        Tensor expanded = kv.unsqueeze(2).expand(b, n, rep, t, d).reshape(b, n * rep, t, d);
-        kv.Dispose();
-        return expanded;
-    }
+        => scale is null ? x : RmsNorm.Apply(x, scale, config.RmsNormEps);
 }

@@ -14,6 +14,13 @@ internal static class RmsNorm
         return x * inverse;
     }
 
+    /// <summary><c>γ ⊙ x̂</c> in one call, for norms whose pre-γ value no probe observes.</summary>
+    public static Tensor Apply(Tensor x, Tensor gamma, double eps)
+    {
+        using Tensor normalized = Normalize(x, eps);
+        return Scale(normalized, gamma);
+    }
+
     /// <summary>γ applied to an already normalized tensor.</summary>
     public static Tensor Scale(Tensor normalized, Tensor gamma) => normalized * gamma;
 }
